@@ -1,0 +1,1 @@
+plain ${HOME} "$@" text

@@ -1,0 +1,1 @@
+{{ .Job }}-{{ .NewVersion }} (was {{ .CurrentVersion }})

@@ -1,0 +1,1 @@
+{{ .Labels }} {{ join .Labels "," }} {{ len .Labels }}

@@ -1,0 +1,1 @@
+{{ getSecret "db_password" }}/{{ get "secrets/job/api" "db_password" }}

@@ -1,0 +1,1 @@
+{{ get "vars/job/db" "host" }} {{ get "secrets/job/db" "password" }}

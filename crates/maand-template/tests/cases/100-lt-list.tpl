@@ -1,0 +1,1 @@
+{{ lt .Labels .Labels }}

@@ -1,0 +1,1 @@
+{{ slice "hello" 3 1 }}

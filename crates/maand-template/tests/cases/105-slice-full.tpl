@@ -1,0 +1,1 @@
+{{ slice "hello" }} {{ slice "hello" 5 }} {{ slice (split "a,b,c" ",") 1 2 }} {{ slice "héllo" 3 }}

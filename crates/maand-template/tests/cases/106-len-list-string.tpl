@@ -1,0 +1,1 @@
+{{ len (split "a,b,c" ",") }} {{ len "" }} {{ len (keys "vars/job/db") }}

@@ -1,0 +1,1 @@
+{{ println 1 2 "a" "b" 3 }}{{ print 1 2 }}{{ print "a" "b" }}{{ print 1.5 true }}

@@ -1,0 +1,1 @@
+{{ html "'q\" & x" }} {{ js "a=b\\c\"d\n" }} {{ urlquery "~x-y_z.é/" }} {{ html 1 "<" }}

@@ -1,0 +1,1 @@
+{{ with .Labels }}{{ index . 0 }}{{ end }}{{ with $x := .Job }}{{ $x }}{{ . }}{{ end }}

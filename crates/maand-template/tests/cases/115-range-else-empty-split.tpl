@@ -1,0 +1,1 @@
+{{ range split "" "" }}x{{ else }}empty{{ end }}

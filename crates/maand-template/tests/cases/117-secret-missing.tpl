@@ -1,0 +1,1 @@
+{{ getSecret "nope" }}

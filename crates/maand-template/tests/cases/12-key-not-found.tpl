@@ -1,0 +1,1 @@
+{{ get "vars/job/api" "nope" }}

@@ -1,0 +1,1 @@
+[{{ getOptional "vars/job/api" "nope" }}][{{ get "vars/job/api" "empty" }}]

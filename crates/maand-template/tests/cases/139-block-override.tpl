@@ -1,0 +1,1 @@
+{{ block "b" "v" }}[{{ . }}]{{ end }}-{{ template "b" "w" }}

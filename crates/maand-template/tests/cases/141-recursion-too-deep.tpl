@@ -1,0 +1,1 @@
+{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" 0 }}

@@ -1,0 +1,3 @@
+{{ define "t" }}
+  {{ .Nope }}{{ end }}
+{{ template "t" . }}

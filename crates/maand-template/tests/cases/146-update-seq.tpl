@@ -1,0 +1,1 @@
+{{ .UpdateSeq }} {{ add .UpdateSeq 1 }} {{ .BucketID }} {{ .WorkerID }} {{ .AllocationID }} {{ .BucketPath }}

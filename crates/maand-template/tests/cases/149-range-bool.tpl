@@ -1,0 +1,1 @@
+{{ range true }}x{{ end }}

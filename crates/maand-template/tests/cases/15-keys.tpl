@@ -1,0 +1,1 @@
+{{ range keys "vars/job/api" }}{{ . }};{{ end }}

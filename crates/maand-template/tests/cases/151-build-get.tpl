@@ -1,0 +1,1 @@
+{{ get "vars/job/api" "cluster_name" }} {{ getSecret "db_password" }} {{ .NewVersion }} {{ trim " x " }}

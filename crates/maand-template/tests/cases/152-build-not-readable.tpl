@@ -1,0 +1,1 @@
+{{ get "maand/worker" "x" }}

@@ -1,0 +1,1 @@
+{{ if false }}a{{ else if false }}b{{ else if true }}c{{ else }}d{{ end }}

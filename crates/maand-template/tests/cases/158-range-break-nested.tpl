@@ -1,0 +1,1 @@
+{{ range split "a,b" "," }}{{ $o := . }}{{ range split "1,2,3" "," }}{{ if eq . "2" }}{{ break }}{{ end }}{{ $o }}{{ . }}{{ end }};{{ end }}

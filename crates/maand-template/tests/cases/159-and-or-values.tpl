@@ -1,0 +1,1 @@
+{{ or 0 "" }}|{{ and 1 "x" 2.5 }}|{{ or false 0 (split "a" ",") }}|{{ not (split "" "") }}

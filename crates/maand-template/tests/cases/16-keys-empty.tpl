@@ -1,0 +1,1 @@
+{{ range keys "vars/bucket/job/api" }}{{ . }}{{ else }}none{{ end }}

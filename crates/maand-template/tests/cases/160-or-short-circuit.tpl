@@ -1,0 +1,1 @@
+{{ or "x" (get "vars/job/other" "x") }}

@@ -1,0 +1,1 @@
+{{ trim "  host \n" }}{{ upper "abc" }}{{ lower "DEF" }}

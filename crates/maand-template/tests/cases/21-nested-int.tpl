@@ -1,0 +1,1 @@
+{{ min 128 (max 4 (div (int (get "vars/job/api" "memory")) 64)) }}

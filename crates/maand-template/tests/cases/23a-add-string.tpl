@@ -1,0 +1,1 @@
+{{ add (get "vars/job/api" "memory") 1 }}

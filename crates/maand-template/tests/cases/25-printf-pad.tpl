@@ -1,0 +1,1 @@
+{{ printf "%02d" 7 }} {{ printf "%s:%d" .WorkerIP 80 }}

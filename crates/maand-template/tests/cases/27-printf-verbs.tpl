@@ -1,0 +1,1 @@
+{{ printf "%q %x %X %o %b %c %t %%" "a\"b" 255 "hi" 8 5 65 true }}

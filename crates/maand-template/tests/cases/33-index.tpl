@@ -1,0 +1,1 @@
+{{ index (split "a,b,c" ",") 1 }} {{ trim (index (split " h1 , h2" ",") 0) }}

@@ -1,0 +1,1 @@
+{{ len "héllo" }} {{ slice "hello" 1 3 }} {{ slice (split "a,b,c" ",") 1 }} {{ index "abc" 0 }}

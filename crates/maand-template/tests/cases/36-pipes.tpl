@@ -1,0 +1,1 @@
+{{ "hello" | printf "%s!" }} {{ .Job | printf "%s-%s" "x" }} {{ "a" | upper | printf "<%s>" }} {{ "a,b" | split "," }}

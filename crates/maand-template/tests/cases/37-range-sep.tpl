@@ -1,0 +1,1 @@
+V='{{- range $i, $ip := split "a,b,c" "," -}}{{ if $i }},{{ end }}{{ add $i 1 }}@{{ $ip }}{{- end -}}'

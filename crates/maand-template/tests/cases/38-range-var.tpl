@@ -1,0 +1,1 @@
+{{ range $ip := split "x,y" "," }}[{{ $ip }}]{{ end }}

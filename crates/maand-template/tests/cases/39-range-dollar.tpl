@@ -1,0 +1,1 @@
+{{ range split "p,q" "," }}{{ . }}{{ $.Job }}{{ end }}

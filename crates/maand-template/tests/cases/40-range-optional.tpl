@@ -1,0 +1,1 @@
+{{ range $ip := split (getOptional "vars/job/api" "nope") "," }}{{ if $ip }}[{{ $ip }}]{{ end }}{{ end }}end

@@ -1,0 +1,1 @@
+{{ range split " a, ,b" "," }}{{ if trim . }}<{{ trim . }}>{{ end }}{{ end }}

@@ -1,0 +1,1 @@
+{{ range $i, $v := split "a,b,c,d" "," }}{{ if eq $v "b" }}{{ continue }}{{ end }}{{ if eq $v "d" }}{{ break }}{{ end }}{{ $v }}{{ end }}

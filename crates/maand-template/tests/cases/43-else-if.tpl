@@ -1,0 +1,1 @@
+{{ $n := 5 }}{{ if lt $n 3 }}low{{ else if lt $n 10 }}mid{{ else }}high{{ end }}

@@ -1,0 +1,1 @@
+{{ if 0 }}a{{ else }}b{{ end }}{{ if "false" }}c{{ end }}{{ if $ip := "" }}d{{ else }}e{{ end }}

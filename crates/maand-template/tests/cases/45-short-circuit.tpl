@@ -1,0 +1,1 @@
+{{ and false (get "vars/job/api" "nope") }} {{ or (getOptional "vars/job/api" "nope") "fallback" }}

@@ -1,0 +1,1 @@
+{{ $cfg := "vars/job/api" }}{{ $m := get $cfg "cluster_name" }}{{ if and (ne $m "") (eq (getOptional $cfg "mode") "") }}{{ $m }}{{ end }}

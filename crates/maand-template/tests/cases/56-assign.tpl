@@ -1,0 +1,1 @@
+{{ $found := false }}{{ range split "x, api" "," }}{{ if eq (trim .) "api" }}{{ $found = true }}{{ end }}{{ end }}{{ $found }}

@@ -1,0 +1,1 @@
+{{ range $i, $e := split "a,b" "," }}{{ end }}{{ $i }}

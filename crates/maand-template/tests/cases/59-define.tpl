@@ -1,0 +1,1 @@
+{{ define "greet" }}hi {{ . }}{{ end }}{{ template "greet" "bob" }} {{ define "j" }}{{ .Job }}{{ end }}{{ template "j" . }}

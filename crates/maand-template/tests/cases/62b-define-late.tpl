@@ -1,0 +1,1 @@
+{{ template "x" }}{{ define "x" }}late{{ end }}

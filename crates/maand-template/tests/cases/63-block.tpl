@@ -1,0 +1,1 @@
+{{ block "b" . }}default {{ .Job }}{{ end }}

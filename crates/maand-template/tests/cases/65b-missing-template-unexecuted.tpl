@@ -1,0 +1,1 @@
+{{ if false }}{{ template "missing" }}{{ end }}ok

@@ -1,0 +1,1 @@
+{{ with getOptional "vars/job/api" "cluster_name" }}[{{ . }}]{{ else }}unset{{ end }}{{ with "" }}a{{ else with "b" }}{{ . }}{{ end }}

@@ -1,0 +1,2 @@
+scrape_configs:
+{{ scrapeConfigs }}

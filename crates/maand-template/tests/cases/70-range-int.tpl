@@ -1,0 +1,1 @@
+{{ range 3 }}{{ . }}{{ end }} {{ range 0 }}x{{ else }}none{{ end }}

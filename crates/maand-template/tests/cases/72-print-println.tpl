@@ -1,0 +1,1 @@
+{{ print "a" 1 2 "b" }}|{{ println "x" }}|

@@ -1,0 +1,1 @@
+{{ html "<a&b>" }} {{ urlquery "a b&c" }} {{ js "it's <x>" }}

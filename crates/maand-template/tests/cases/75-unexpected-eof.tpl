@@ -1,0 +1,2 @@
+line1
+{{ if true }}

@@ -1,0 +1,1 @@
+{{ getOptional "vars/job/api" "x" }}

@@ -1,0 +1,4 @@
+{{ define "d" -}}
+  body  
+{{- end -}}
+[{{ template "d" }}]

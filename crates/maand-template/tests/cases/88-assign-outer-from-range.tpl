@@ -1,0 +1,1 @@
+{{ $acc := "" }}{{ range split "a,b,c" "," }}{{ $acc = printf "%s%s" $acc . }}{{ end }}{{ $acc }}

@@ -1,0 +1,1 @@
+{{ printf "%6.2s|%-6s|%x|%X|%q|%5q" "abcdef" "ab" "hi" "hi" "é" "x" }}

@@ -1,0 +1,1 @@
+{{ printf "%t %v %s %v" false true .Labels .UpdateSeq }}

@@ -1,0 +1,1 @@
+{{ eq true true }} {{ ne true false }} {{ eq false true }}
