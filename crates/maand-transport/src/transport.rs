@@ -1,0 +1,425 @@
+//! [`Transport`]: runs remote commands and rsyncs for one maand process, remembers which
+//! workers it reached (to close their masters) and which were checked for prerequisites.
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::fan_out::fan_out;
+use crate::prereq::{parse_probe, worker_probe_script};
+use crate::process::{self, TAIL_LINES};
+use crate::quote::try_quote;
+use crate::settings::ensure_control_dir;
+use crate::ssh::{control_exit_argv, ssh_argv};
+use crate::{
+    rsync_argv, CommandOutput, LocalChild, LocalCommand, Observer, PrerequisiteReport,
+    RemoteCommand, RsyncSpec, SshSettings, Target, TransportError,
+};
+
+/// Time the prerequisite probe may take beyond the connect timeout.
+const PROBE_BUDGET: Duration = Duration::from_secs(30);
+/// What OpenSSH prints (at error level) when a known host shows a different key.
+const HOST_KEY_CHANGED: &str = "REMOTE HOST IDENTIFICATION HAS CHANGED";
+const HOST_KEY_FAILED: &str = "Host key verification failed";
+const FROZEN_HINT: &str = " (the host may be frozen, overloaded or black-holed)";
+
+/// The process's handle on its workers. Share it by reference (it is `Sync`) across
+/// fan-out threads.
+pub struct Transport {
+    settings: SshSettings,
+    observer: Arc<dyn Observer>,
+    contacted: Mutex<BTreeSet<String>>,
+    /// `host|tools|sudo` → missing tools, for probes that got an answer.
+    probed: Mutex<HashMap<String, Vec<String>>>,
+}
+
+impl Transport {
+    /// Create the control directory (0700) and get ready; no worker is contacted yet.
+    pub fn new(settings: SshSettings, observer: Arc<dyn Observer>) -> Result<Self, TransportError> {
+        ensure_control_dir(&settings.control_dir)?;
+        Ok(Self {
+            settings,
+            observer,
+            contacted: Mutex::default(),
+            probed: Mutex::default(),
+        })
+    }
+
+    pub fn settings(&self) -> &SshSettings {
+        &self.settings
+    }
+
+    pub fn observer(&self) -> Arc<dyn Observer> {
+        Arc::clone(&self.observer)
+    }
+
+    /// The exact ssh argv that [`Transport::run`] executes for `cmd` on `host`.
+    pub fn command_argv(
+        &self,
+        host: &str,
+        cmd: &RemoteCommand,
+    ) -> Result<Vec<String>, TransportError> {
+        ssh_argv(
+            &self.settings,
+            host,
+            &cmd.remote_line(self.settings.use_sudo)?,
+        )
+    }
+
+    /// Run `cmd` on the target's worker, streaming output to the observer.
+    ///
+    /// Returns `Ok` whenever the command ran, whatever its exit code (callers such as the
+    /// worker check read exit codes as answers); `Err` when the worker could not be reached
+    /// (ssh exit 255, changed host key, local deadline). Use [`Transport::run_checked`] to
+    /// treat a non-zero exit as an error too.
+    pub fn run(
+        &self,
+        target: &Target,
+        cmd: &RemoteCommand,
+    ) -> Result<CommandOutput, TransportError> {
+        let host = worker_of(target)?;
+        let argv = self.command_argv(host, cmd)?;
+        let deadline = cmd.effective_deadline(self.settings.connect_timeout);
+        let out = self.exec(target, host, &argv, &cmd.script, deadline)?;
+        self.classify_ssh(host, deadline, out)
+    }
+
+    /// Like [`Transport::run`], but a non-zero exit is an error: `timed out after <n>s` for
+    /// the remote `timeout` (exit 124), otherwise `command failed (exit <n>)` with the last
+    /// stderr lines.
+    pub fn run_checked(
+        &self,
+        target: &Target,
+        cmd: &RemoteCommand,
+    ) -> Result<CommandOutput, TransportError> {
+        let out = self.run(target, cmd)?;
+        let worker = worker_of(target)?.to_string();
+        match (out.exit, cmd.timeout_secs) {
+            (0, _) => Ok(out),
+            (124, Some(secs)) => Err(TransportError::RemoteTimeout { worker, secs }),
+            (exit, _) => Err(TransportError::CommandFailed {
+                worker,
+                exit,
+                stderr_tail: out.stderr_tail(TAIL_LINES),
+            }),
+        }
+    }
+
+    /// Run one command per target with at most `parallelism` at once; every target gets its
+    /// own result, in input order.
+    pub fn run_all<F>(
+        &self,
+        targets: Vec<Target>,
+        parallelism: usize,
+        make: F,
+    ) -> Vec<(Target, Result<CommandOutput, TransportError>)>
+    where
+        F: Fn(&Target) -> RemoteCommand + Sync,
+    {
+        fan_out(targets, parallelism, |t| self.run(t, &make(t)))
+    }
+
+    /// rsync `spec` to the target's worker through its multiplexed connection. Any non-zero
+    /// exit is an error carrying rsync's own messages.
+    pub fn rsync(
+        &self,
+        target: &Target,
+        spec: &RsyncSpec,
+    ) -> Result<CommandOutput, TransportError> {
+        let host = worker_of(target)?;
+        let argv = rsync_argv(&self.settings, host, spec)?;
+        let summary = rsync_summary(&argv);
+        let out = self.exec(target, host, &argv, &summary, spec.deadline)?;
+        let out = self.classify_ssh_failure_modes(host, spec.deadline, out)?;
+        if out.exit == 0 {
+            return Ok(out);
+        }
+        let lines: Vec<String> = out
+            .stderr_lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
+        if let Some(ssh_line) = lines.iter().rev().find(|l| l.starts_with("ssh:")) {
+            return Err(TransportError::Connect {
+                worker: host.to_string(),
+                message: ssh_line.clone(),
+            });
+        }
+        let tail = &lines[lines.len().saturating_sub(8)..];
+        Err(TransportError::Rsync {
+            worker: host.to_string(),
+            exit: out.exit,
+            message: if tail.is_empty() {
+                "no error output".to_string()
+            } else {
+                tail.join(" / ")
+            },
+        })
+    }
+
+    /// Check that every worker has `tools` (usually [`crate::WORKER_TOOLS`]) and, with
+    /// `use_sudo`, working `sudo -n` and `sudo rsync`. Probes run in parallel over the
+    /// multiplexed connections; an answer is cached per worker for the process. All
+    /// findings, and all unreachable workers, end up in one error.
+    pub fn check_workers(
+        &self,
+        hosts: &[String],
+        tools: &[&str],
+        parallelism: usize,
+    ) -> Result<(), TransportError> {
+        let key = |h: &str| format!("{h}|{}|{}", tools.join(","), self.settings.use_sudo);
+        let mut report = PrerequisiteReport::default();
+        let mut todo: Vec<String> = Vec::new();
+        {
+            let probed = self.probed.lock().unwrap_or_else(|e| e.into_inner());
+            for h in hosts.iter().collect::<BTreeSet<_>>() {
+                match probed.get(&key(h)) {
+                    Some(missing) if !missing.is_empty() => {
+                        report
+                            .missing
+                            .insert(format!("worker {h}"), missing.clone());
+                    }
+                    Some(_) => {}
+                    None => todo.push(h.clone()),
+                }
+            }
+        }
+        let script = worker_probe_script(tools, self.settings.use_sudo);
+        let deadline = Some(self.settings.connect_timeout + PROBE_BUDGET);
+        let results = fan_out(todo, parallelism, |host| {
+            let target = Target::worker(host.clone(), "validate", "prerequisites");
+            let line = format!("sh -c {}", try_quote("script", &script)?);
+            let argv = ssh_argv(&self.settings, host, &line)?;
+            let out = self.exec(&target, host, &argv, &script, deadline)?;
+            self.classify_ssh(host, deadline, out)
+        });
+        let mut probed = self.probed.lock().unwrap_or_else(|e| e.into_inner());
+        for (host, result) in results {
+            match result {
+                Ok(out) => {
+                    let missing = parse_probe(&out.stdout());
+                    if !missing.is_empty() {
+                        report
+                            .missing
+                            .insert(format!("worker {host}"), missing.clone());
+                    }
+                    probed.insert(key(&host), missing);
+                }
+                Err(e) => {
+                    report.unreachable.insert(host, e.to_string());
+                }
+            }
+        }
+        if report.is_empty() {
+            Ok(())
+        } else {
+            Err(report.into())
+        }
+    }
+
+    /// Start a local program with this transport's observer.
+    pub fn spawn_local(
+        &self,
+        target: &Target,
+        cmd: &LocalCommand,
+    ) -> Result<LocalChild, TransportError> {
+        crate::spawn_local(cmd, target, self.observer())
+    }
+
+    /// Run a local program to the end with this transport's observer (non-zero exit is an
+    /// error).
+    pub fn run_local(
+        &self,
+        target: &Target,
+        cmd: &LocalCommand,
+    ) -> Result<CommandOutput, TransportError> {
+        crate::run_local(cmd, target, self.observer())
+    }
+
+    /// Workers this process has run ssh against.
+    pub fn contacted(&self) -> Vec<String> {
+        self.contacted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Close the master of every contacted worker (`ssh -O exit`), in parallel. Needed with
+    /// `control_persist_secs = 0`, where OpenSSH would keep masters forever; also run on
+    /// drop in that case. Errors are ignored: a master that is already gone is fine.
+    pub fn close_masters(&self) {
+        let hosts: Vec<String> =
+            std::mem::take(&mut *self.contacted.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_iter()
+                .collect();
+        fan_out(hosts, 16, |host| {
+            if let Ok(argv) = control_exit_argv(&self.settings, host) {
+                let _ = Command::new(&argv[0])
+                    .args(&argv[1..])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        });
+    }
+
+    fn exec(
+        &self,
+        target: &Target,
+        host: &str,
+        argv: &[String],
+        summary: &str,
+        deadline: Option<Duration>,
+    ) -> Result<CommandOutput, TransportError> {
+        self.contacted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_string());
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        process::spawn(cmd, target, summary, self.observer(), false)?.wait(deadline)
+    }
+
+    /// Deadline and changed host key, common to ssh and rsync.
+    fn classify_ssh_failure_modes(
+        &self,
+        host: &str,
+        deadline: Option<Duration>,
+        out: CommandOutput,
+    ) -> Result<CommandOutput, TransportError> {
+        if out.timed_out {
+            return Err(TransportError::Deadline {
+                who: format!("worker {host}"),
+                after: deadline.unwrap_or_default(),
+                hint: FROZEN_HINT,
+            });
+        }
+        if out.exit != 0
+            && out
+                .stderr_lines()
+                .any(|l| l.contains(HOST_KEY_CHANGED) || l.contains(HOST_KEY_FAILED))
+        {
+            return Err(TransportError::HostKeyChanged {
+                worker: host.to_string(),
+                known_hosts: self.settings.known_hosts.clone(),
+                host_pattern: self.settings.known_hosts_pattern(host),
+            });
+        }
+        Ok(out)
+    }
+
+    /// ssh's exit 255 means ssh itself failed: report OpenSSH's words.
+    fn classify_ssh(
+        &self,
+        host: &str,
+        deadline: Option<Duration>,
+        out: CommandOutput,
+    ) -> Result<CommandOutput, TransportError> {
+        let out = self.classify_ssh_failure_modes(host, deadline, out)?;
+        if out.exit != 255 {
+            return Ok(out);
+        }
+        let lines: Vec<&str> = out
+            .stderr_lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let message = match lines.iter().rev().find(|l| l.starts_with("ssh:")) {
+            Some(l) => l.to_string(),
+            None => match lines.last() {
+                Some(l) => format!("ssh: {l}"),
+                None => "ssh: connection failed or lost (exit 255, no message)".to_string(),
+            },
+        };
+        Err(TransportError::Connect {
+            worker: host.to_string(),
+            message,
+        })
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        if self.settings.control_persist_secs == 0 {
+            self.close_masters();
+        }
+    }
+}
+
+fn worker_of(target: &Target) -> Result<&str, TransportError> {
+    target
+        .worker
+        .as_deref()
+        .ok_or_else(|| TransportError::InvalidArgument {
+            what: "target",
+            value: target.label(),
+            reason: "a remote command needs a worker",
+        })
+}
+
+/// rsync's argv without the long `-e` value, for logs.
+fn rsync_summary(argv: &[String]) -> String {
+    let mut parts = Vec::new();
+    let mut skip = false;
+    for a in argv {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if a == "-e" {
+            skip = true;
+            continue;
+        }
+        parts.push(crate::quote(a).into_owned());
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rsync_summary_drops_the_ssh_command() {
+        let argv: Vec<String> = [
+            "rsync",
+            "-rlpt",
+            "-e",
+            "ssh -i k",
+            "--rsync-path=sudo rsync",
+            "/s/",
+            "a@h:/d/",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            rsync_summary(&argv),
+            "rsync -rlpt '--rsync-path=sudo rsync' /s/ a@h:/d/"
+        );
+    }
+
+    #[test]
+    fn target_without_worker_is_a_typed_error() {
+        let dir = std::env::temp_dir().join(format!("mt-tr-{}", std::process::id()));
+        let settings = SshSettings {
+            control_dir: dir.join("cd"),
+            ..crate::ssh::tests::settings()
+        };
+        let t = Transport::new(settings, Arc::new(crate::NullObserver)).unwrap();
+        let err = t
+            .run(&Target::local("p", "a"), &RemoteCommand::new("true"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid target \"-\": a remote command needs a worker"
+        );
+        drop(t);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
