@@ -79,6 +79,22 @@ impl CommandCtx {
         }
     }
 
+    /// A context from optional parts, as an observer callback receives them (e.g. the
+    /// transport's `Target`); empty strings count as absent.
+    pub fn from_parts(
+        worker: Option<&str>,
+        job: Option<&str>,
+        phase: &str,
+        action: &str,
+    ) -> CommandCtx {
+        let some = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
+        CommandCtx {
+            worker: some(worker),
+            job: some(job),
+            ..CommandCtx::new(phase, action)
+        }
+    }
+
     /// Sets the worker.
     pub fn worker(mut self, worker: &str) -> CommandCtx {
         self.worker = Some(worker.to_string());
@@ -208,11 +224,16 @@ impl LogSink {
         record.set("run", &self.run_id);
         record.set("maand", &self.maand);
         if record.get("level").is_none() {
-            record.set("level", "INFO");
+            let failed_end = record.get("event") == Some("command_end")
+                && record.get("exit").is_some_and(|e| e != "0");
+            record.set("level", if failed_end { "ERROR" } else { "INFO" });
         }
         let seq = self.seq.load(Ordering::Relaxed);
         if seq > 0 && record.get("seq").is_none() {
             record.set("seq", seq.to_string());
+        }
+        if record.get("seq") == Some("0") {
+            record.remove("seq");
         }
         if record.get("worker").is_none() {
             record.set("worker", "-");

@@ -282,3 +282,28 @@ fn concurrent_writers_never_interleave() {
         }
     }
 }
+
+#[test]
+fn write_derives_level_and_drops_zero_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = LogSink::open(dir.path(), RUN, "job", LogFormat::Kv).unwrap();
+    sink.write(
+        Record::event("command_end")
+            .with("exit", "1")
+            .with("seq", "0"),
+    )
+    .unwrap();
+    sink.write(Record::event("command_end").with("exit", "0"))
+        .unwrap();
+    let ctx = CommandCtx::from_parts(Some(""), Some("api"), "job_control", "start");
+    assert_eq!(ctx.worker, None);
+    assert_eq!(ctx.target().as_deref(), Some("api"));
+    assert_eq!(
+        without_ts(&read(&dir.path().join("maand.log"))),
+        format!(
+            "level=ERROR event=command_end run={RUN} maand=job worker=- exit=1
+level=INFO event=command_end run={RUN} maand=job worker=- exit=0
+"
+        )
+    );
+}
