@@ -3,7 +3,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -67,7 +67,7 @@ pub struct Progress {
 struct Inner {
     mode: ProgressMode,
     quiet: bool,
-    redactor: Redactor,
+    redactor: RwLock<Redactor>,
     total: AtomicUsize,
     done: AtomicUsize,
     failed: AtomicUsize,
@@ -140,7 +140,7 @@ impl Progress {
             inner: Arc::new(Inner {
                 mode,
                 quiet,
-                redactor: Redactor::new(),
+                redactor: RwLock::new(Redactor::new()),
                 total: AtomicUsize::new(total),
                 done: AtomicUsize::new(0),
                 failed: AtomicUsize::new(0),
@@ -152,18 +152,14 @@ impl Progress {
 
     /// Shares a secret list (usually [`LogSink::redactor`](crate::LogSink::redactor)) so
     /// echoed lines are masked exactly like logged ones.
+    /// Applies to every clone of this display.
     pub fn with_redactor(self, redactor: Redactor) -> Progress {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                inner.redactor = redactor;
-                Progress {
-                    inner: Arc::new(inner),
-                }
-            }
-            // Already shared: keep the display and copy nothing; callers set the
-            // redactor right after construction.
-            Err(inner) => Progress { inner },
-        }
+        *self
+            .inner
+            .redactor
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = redactor;
+        self
     }
 
     /// The mode in use.
@@ -198,8 +194,7 @@ impl Progress {
         });
         if self.inner.mode == ProgressMode::Plain {
             let (done, _) = self.counts();
-            let total = self.inner.total.load(Ordering::Relaxed);
-            self.write_plain(&format!("[{done}/{total}] {name} started"));
+            self.write_plain(&format!("[{}] {name} started", self.counter(done)));
         }
         Unit {
             progress: self.clone(),
@@ -213,7 +208,13 @@ impl Progress {
     /// Prints a line (a warning, a `hooks: <job>` header, an event sentence) above the
     /// live region, or plainly; secrets are masked. Printed in every mode.
     pub fn println(&self, line: &str) {
-        let line = self.inner.redactor.redact(line);
+        let redactor = self
+            .inner
+            .redactor
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let line = redactor.redact(line);
         match &self.inner.live {
             Some(live) if !live.multi.is_hidden() => {
                 let _ = live.multi.println(line.as_ref());
@@ -237,6 +238,14 @@ impl Progress {
         }
     }
 
+    /// `done/total`, or just `done` while the total is unknown (0).
+    fn counter(&self, done: usize) -> String {
+        match self.inner.total.load(Ordering::Relaxed) {
+            0 => done.to_string(),
+            total => format!("{done}/{total}"),
+        }
+    }
+
     fn write_plain(&self, line: &str) {
         let mut out = self
             .inner
@@ -251,8 +260,7 @@ impl Progress {
     fn update_overall(&self) {
         if let Some(live) = &self.inner.live {
             let (done, failed) = self.counts();
-            let total = self.inner.total.load(Ordering::Relaxed);
-            let mut msg = format!("{done}/{total} done");
+            let mut msg = format!("{} done", self.counter(done));
             if failed > 0 {
                 msg.push_str(&format!(", {failed} failed"));
             }
@@ -265,7 +273,6 @@ impl Progress {
         if !ok {
             self.inner.failed.fetch_add(1, Ordering::Relaxed);
         }
-        let total = self.inner.total.load(Ordering::Relaxed);
         let duration = format_duration_ms(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
         let note = if note.is_empty() {
             String::new()
@@ -276,9 +283,8 @@ impl Progress {
             ProgressMode::Off => {}
             ProgressMode::Plain => {
                 let status = if ok { "ok" } else { "FAIL" };
-                self.write_plain(&format!(
-                    "[{done}/{total}] {name} {status} {duration}{note}"
-                ));
+                let counter = self.counter(done);
+                self.write_plain(&format!("[{counter}] {name} {status} {duration}{note}"));
             }
             ProgressMode::Live => {
                 let mark = if ok { '✓' } else { '✗' };
@@ -442,6 +448,17 @@ mod tests {
         p.println("warning: x");
         u.finish_ok();
         assert_eq!(buf.text(), "api@w ! boom\nwarning: x\n");
+    }
+
+    #[test]
+    fn unknown_total_shows_done_count_only() {
+        let buf = Buf::default();
+        let p = Progress::to_writer(ProgressMode::Plain, 0, false, Box::new(buf.clone()));
+        p.start("gc").finish_ok();
+        assert_eq!(
+            mask_durations(&buf.text()),
+            "[0] gc started\n[1] gc ok <d>\n"
+        );
     }
 
     #[test]

@@ -157,9 +157,10 @@ pub fn show(logs_dir: &Path, opts: &ShowOptions, out: &mut dyn Write) -> Result<
     };
     let files = select_files(&dir, given(&opts.worker).as_deref())?;
     let entries = merge_by_ts(read_files(&files)?);
+    let mut out = io::BufWriter::new(out);
     let result = match opts.format {
-        ShowFormat::Raw => write_raw(&entries, &filter, opts.tail, out),
-        ShowFormat::Human => crate::human::render(&entries, &filter, opts.tail, out),
+        ShowFormat::Raw => write_raw(&entries, &filter, opts.tail, &mut out),
+        ShowFormat::Human => crate::human::render(&entries, &filter, opts.tail, &mut out),
     };
     result.and_then(|()| out.flush()).map_err(LogsError::Output)
 }

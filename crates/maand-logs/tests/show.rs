@@ -540,3 +540,19 @@ fn sink_output_reads_back_in_human_form() {
         assert_eq!(ok(dir.path(), &opts), text);
     }
 }
+
+#[test]
+fn closed_output_is_reported_as_broken_pipe() {
+    struct Closed;
+    impl std::io::Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = fixture();
+    let err = show(dir.path(), &raw(), &mut Closed).unwrap_err();
+    assert!(err.is_broken_pipe(), "{err}");
+}
