@@ -35,4 +35,5 @@ fn main() {
         let _ = h.join();
     }
     progress.finish();
+    progress.println("all workers done");
 }

@@ -213,7 +213,7 @@ fn resolve_run_dir(logs_dir: &Path, run: &str) -> Result<PathBuf, LogsError> {
 }
 
 /// Every `*.log` file in `dir` (sorted by name), or with `--worker` only the files whose
-/// name matches it like a `worker` field does.
+/// name matches it like a `worker` field does (`--worker -` selects `maand.log`).
 fn select_files(dir: &Path, worker: Option<&str>) -> Result<Vec<PathBuf>, LogsError> {
     let listing = match fs::read_dir(dir) {
         Ok(listing) => listing,
@@ -237,7 +237,11 @@ fn select_files(dir: &Path, worker: Option<&str>) -> Result<Vec<PathBuf>, LogsEr
             else {
                 return false;
             };
-            fuzzy(Some(stem), worker)
+            match worker {
+                // `-` is how bucket-local lines name their worker.
+                Some("-") => stem == "maand",
+                _ => fuzzy(Some(stem), worker),
+            }
         })
         .collect();
     files.sort();

@@ -255,8 +255,7 @@ impl LogSink {
         line.push('\n');
 
         let main = append(&mut files, &self.logs_dir, &name, &line);
-        let run = create_dir(&self.run_dir)
-            .and_then(|()| append(&mut files, &self.run_dir, &name, &line));
+        let run = append(&mut files, &self.run_dir, &name, &line);
         main.and(run)
     }
 
@@ -341,6 +340,8 @@ fn append(
         source,
     };
     if !files.contains_key(&path) {
+        // Only when a file is first opened: the directories exist from then on.
+        create_dir(dir)?;
         let file = open_append(&path).map_err(err)?;
         files.insert(path.clone(), file);
     }

@@ -556,3 +556,13 @@ fn closed_output_is_reported_as_broken_pipe() {
     let err = show(dir.path(), &raw(), &mut Closed).unwrap_err();
     assert!(err.is_broken_pipe(), "{err}");
 }
+
+#[test]
+fn worker_dash_selects_bucket_log() {
+    let dir = fixture();
+    let opts = ShowOptions {
+        worker: Some("-".into()),
+        ..raw()
+    };
+    assert_eq!(ok(dir.path(), &opts), MAAND_LOG);
+}
