@@ -186,8 +186,13 @@ fn write_raw(
 /// `logs/runs/<run>` for an exact run id, or the single directory the prefix selects.
 fn resolve_run_dir(logs_dir: &Path, run: &str) -> Result<PathBuf, LogsError> {
     let runs = logs_dir.join("runs");
+    // A run id is one plain directory name; `..` or a path must not escape `runs/`.
+    let plain = !run.contains(['/', '\\']) && run != "." && run != "..";
+    if !plain {
+        return Err(LogsError::NoLogFiles);
+    }
     let exact = runs.join(run);
-    if !run.contains(['/', '\\']) && exact.is_dir() {
+    if exact.is_dir() {
         return Ok(exact);
     }
     let listing = match fs::read_dir(&runs) {

@@ -566,3 +566,19 @@ fn worker_dash_selects_bucket_log() {
     };
     assert_eq!(ok(dir.path(), &opts), MAAND_LOG);
 }
+
+#[test]
+fn run_dir_never_leaves_runs_directory() {
+    let dir = fixture();
+    for id in ["..", ".", "../runs", "/etc"] {
+        let opts = ShowOptions {
+            run: Some(id.into()),
+            run_dir: true,
+            ..raw()
+        };
+        assert!(
+            matches!(run(dir.path(), &opts), Err(LogsError::NoLogFiles)),
+            "{id}"
+        );
+    }
+}
