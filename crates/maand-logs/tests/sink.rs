@@ -307,3 +307,82 @@ level=INFO event=command_end run={RUN} maand=job worker=- exit=0
         )
     );
 }
+
+mod recorder {
+    use super::*;
+    use maand_logs::{Progress, ProgressMode, Recorder};
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Buf {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    #[test]
+    fn logs_and_echoes_with_redaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Arc::new(LogSink::open(dir.path(), RUN, "run_command", LogFormat::Kv).unwrap());
+        sink.add_secret("t0ken");
+        let buf = Buf::default();
+        let progress = Progress::to_writer(ProgressMode::Off, 1, false, Box::new(buf.clone()))
+            .with_redactor(sink.redactor());
+        let rec = Recorder::new(Arc::clone(&sink), progress);
+        let ctx = CommandCtx::new("run_command", "ssh").worker("10.0.0.1");
+        rec.begin(&ctx, "curl -H 'Authorization: t0ken' x");
+        rec.line(&ctx, Stream::Stdout, "got t0ken");
+        rec.line(&ctx, Stream::Stderr, "warn");
+        rec.end(&ctx, 0, Duration::from_millis(5));
+        rec.clone().silent().line(&ctx, Stream::Stdout, "quiet one");
+        assert!(rec.take_error().is_none());
+        assert_eq!(buf.text(), "10.0.0.1 | got [redacted]\n10.0.0.1 ! warn\n");
+        let text = read(&dir.path().join("10.0.0.1.log"));
+        assert_eq!(text.lines().count(), 5);
+        assert!(!text.contains("t0ken"));
+        assert!(text.contains("msg=\"quiet one\""));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_failure_warns_once_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        let sink = Arc::new(LogSink::open(&logs, RUN, "deploy", LogFormat::Kv).unwrap());
+        // A directory where the worker's log file should be makes every write fail.
+        fs::create_dir_all(logs.join("10.0.0.1.log")).unwrap();
+        let buf = Buf::default();
+        let progress = Progress::to_writer(ProgressMode::Off, 1, true, Box::new(buf.clone()));
+        let rec = Recorder::new(sink, progress);
+        let ctx = CommandCtx::new("rollout", "start").worker("10.0.0.1");
+        rec.begin(&ctx, "make start");
+        rec.end(&ctx, 0, Duration::ZERO);
+        let err = rec.take_error().expect("error kept");
+        assert!(
+            err.to_string().starts_with("cannot write log file "),
+            "{err}"
+        );
+        assert!(rec.take_error().is_none());
+        let warnings = buf.text();
+        assert_eq!(warnings.lines().count(), 1, "{warnings}");
+        assert!(warnings.starts_with("warning: cannot write log file "));
+        // The run copy is still written.
+        assert_eq!(
+            read(&logs.join("runs").join(RUN).join("10.0.0.1.log"))
+                .lines()
+                .count(),
+            2
+        );
+    }
+}
