@@ -1,1 +1,199 @@
-pub use gotmpl;
+//! Go `text/template` rendering with maand's functions (spec 05).
+//!
+//! Job files ending in `.tpl` are rendered at deploy once per allocation, and
+//! `_prometheus/scrape.yaml.tpl` once per job at build. Both must render as
+//! Go's own `text/template` would, so existing workspaces keep their bytes.
+//!
+//! The tree comes from the `gotmpl` crate's parser; structure checks, text
+//! trimming, static checks, the executor and the function table are ours
+//! (see README.md for why each gap of gotmpl is closed where it is).
+//!
+//! ```
+//! use maand_template::{render, Context, Dialect, KvSource};
+//!
+//! struct NoKv;
+//! impl KvSource for NoKv {
+//!     fn get(&self, _: &str, _: &str) -> Result<Option<String>, String> { Ok(None) }
+//!     fn keys(&self, _: &str) -> Result<Vec<String>, String> { Ok(vec![]) }
+//! }
+//! let ctx = Context { job: "api".into(), worker_ip: "10.0.0.1".into(), ..Context::default() };
+//! let out = render("conf/a.tpl", "listen {{ .WorkerIP }}:{{ add 8000 1 }}", Dialect::Deploy, &ctx, &NoKv);
+//! assert_eq!(out.unwrap(), "listen 10.0.0.1:8001");
+//! ```
+
+mod exec;
+mod funcs;
+mod printf;
+mod scan;
+mod tree;
+mod value;
+
+use std::fmt;
+
+/// Values of the dot context at deploy (spec 05 §2).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    pub allocation_id: String,
+    pub job: String,
+    pub current_version: String,
+    pub new_version: String,
+    pub worker_ip: String,
+    pub worker_id: String,
+    /// Worker labels, ascending (always includes `worker`).
+    pub labels: Vec<String>,
+    pub bucket_id: String,
+    pub update_seq: i64,
+    pub bucket_path: String,
+    pub job_path: String,
+}
+
+/// Which dialect: deploy (full function table, allocation dot context) or
+/// build-time `scrape.yaml.tpl` (spec 05 §7: only `.Job`, `.CurrentVersion`,
+/// `.NewVersion`; no `getOptional`, `scrapeConfigs`, `ruleFiles`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Deploy,
+    Scrape,
+}
+
+/// KV access supplied by the caller; it enforces the read policy and
+/// returns operator-readable error text.
+pub trait KvSource {
+    /// `Ok(None)` = key missing or tombstoned. `Err(text)` e.g. "namespace
+    /// vars/job/other is not readable by job api on 10.0.0.1 (other jobs'
+    /// namespaces need a command demand on that job)" or "failed to decrypt
+    /// kv value". The text must never contain a value.
+    fn get(&self, namespace: &str, key: &str) -> Result<Option<String>, String>;
+    /// Live key names sorted by bytes; `Err(text)` when not readable.
+    fn keys(&self, namespace: &str) -> Result<Vec<String>, String>;
+    /// `scrapeConfigs` output (deploy only); the caller computes it.
+    fn scrape_configs(&self) -> Result<String, String> {
+        Ok(String::new())
+    }
+    /// `ruleFiles` output (deploy only); the caller computes it.
+    fn rule_files(&self) -> Result<String, String> {
+        Ok(String::new())
+    }
+}
+
+/// The two error classes of spec 05 §6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Found before any output: syntax, unknown function, undefined variable.
+    Parse,
+    /// Found while executing: KV errors, argument kinds, fields, arithmetic.
+    Render,
+}
+
+/// A parse or render error with position. `Display` is
+/// `<path>:<line>:<col>: <detail>` (spec 05 §6); the caller prefixes
+/// `template error: job <job>, worker <ip>, `.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateError {
+    pub path: String,
+    /// 1-based line of the failing action's `{{`.
+    pub line: usize,
+    /// 1-based column, in characters, of the failing action's `{{`.
+    pub col: usize,
+    pub detail: String,
+    pub kind: ErrorKind,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.path, self.line, self.col, self.detail)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+/// Parse only (build-time check): syntax errors, unknown functions,
+/// undefined variables, misplaced `break`/`continue`, duplicate `define`s.
+pub fn check(path: &str, source: &str, dialect: Dialect) -> Result<(), TemplateError> {
+    parse(path, source, dialect).map(|_| ())
+}
+
+/// Renders `source` for one allocation (deploy) or one job (scrape). For
+/// [`Dialect::Scrape`] only `job`, `current_version` and `new_version` of
+/// `ctx` are visible. `getSecret key` reads `secrets/job/<ctx.job>`.
+///
+/// Nested named-template calls go up to 1000 deep; call this on a thread
+/// with a normal 8 MiB stack (a main thread or a `std::thread` default).
+pub fn render(
+    path: &str,
+    source: &str,
+    dialect: Dialect,
+    ctx: &Context,
+    kv: &dyn KvSource,
+) -> Result<String, TemplateError> {
+    let prog = parse(path, source, dialect)?;
+    let env = funcs::Env { kv, job: &ctx.job };
+    exec::Exec::new(&prog, source, env, dialect, ctx)
+        .run()
+        .map_err(|e| {
+            let mut err = error_at(path, source, &prog.actions, e.at, e.detail, ErrorKind::Render);
+            if let Some((name, call_at)) = e.call {
+                let (line, _) = line_col(source, action_start(&prog.actions, call_at));
+                err.detail
+                    .push_str(&format!(" (in template {name:?} called at line {line})"));
+            }
+            err
+        })
+}
+
+fn parse(path: &str, source: &str, dialect: Dialect) -> Result<tree::Program, TemplateError> {
+    tree::parse(source, dialect).map_err(|e| {
+        // Structural errors carry no tree, so their offsets are already action starts.
+        let actions = scan::scan(source).map(|s| s.actions).unwrap_or_default();
+        match e {
+            tree::ParseError::At(at, detail) => error_at(path, source, &actions, at, detail, ErrorKind::Parse),
+            tree::ParseError::LineCol(line, col, detail) => {
+                let at = offset_of(source, line, col);
+                error_at(path, source, &actions, at, detail, ErrorKind::Parse)
+            }
+        }
+    })
+}
+
+fn error_at(path: &str, source: &str, actions: &[usize], at: usize, detail: String, kind: ErrorKind) -> TemplateError {
+    let (line, col) = line_col(source, action_start(actions, at));
+    TemplateError {
+        path: path.to_string(),
+        line,
+        col,
+        detail,
+        kind,
+    }
+}
+
+/// The `{{` of the action containing `offset` (or `offset` itself).
+fn action_start(actions: &[usize], offset: usize) -> usize {
+    let i = actions.partition_point(|a| *a <= offset);
+    i.checked_sub(1).map_or(offset, |i| actions[i])
+}
+
+/// 1-based line and character column of a byte offset.
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(source.len());
+    while !source.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &source[..end];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
+}
+
+/// Byte offset of a 1-based line and character column.
+fn offset_of(source: &str, line: usize, col: usize) -> usize {
+    let line_start: usize = source
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let rest = source.get(line_start..).unwrap_or("");
+    line_start
+        + rest
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map_or(rest.len(), |(i, _)| i)
+}

@@ -255,6 +255,8 @@ func render(name, src string) (out string, class string, msg string) {
 	t, err := template.New(name).Funcs(funcs(f, deploy)).Parse(src)
 	if err != nil {
 		m := parsePrefix.ReplaceAllString(err.Error(), "")
+		// Go doubles its prefix for duplicate definitions.
+		m = strings.TrimPrefix(m, "template: ")
 		return "", "parse", kindNames.Replace(m)
 	}
 	var buf bytes.Buffer
