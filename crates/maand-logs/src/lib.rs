@@ -11,6 +11,8 @@
 //! The crate never prints on its own: `show` writes to the writer it is given and
 //! `Progress` writes only to stderr, never stdout.
 
+#![warn(missing_docs)]
+
 mod echo;
 mod error;
 mod format;
