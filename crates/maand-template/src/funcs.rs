@@ -237,7 +237,6 @@ pub(crate) fn call(f: Func, args: &[Value], env: &Env<'_>) -> Result<Value, Stri
         Len => match &args[0] {
             Value::Str(s) => Value::Int(s.len() as i64),
             Value::List(l) => Value::Int(l.len() as i64),
-            Value::NoValue => return Err("len of nil pointer".into()),
             v => return Err(format!("len of type {}", v.kind())),
         },
         Index => index(&args[0], &args[1..])?,

@@ -23,6 +23,7 @@
 
 mod exec;
 mod funcs;
+mod offload;
 mod printf;
 mod scan;
 mod tree;
@@ -117,8 +118,8 @@ pub fn check(path: &str, source: &str, dialect: Dialect) -> Result<(), TemplateE
 /// [`Dialect::Scrape`] only `job`, `current_version` and `new_version` of
 /// `ctx` are visible. `getSecret key` reads `secrets/job/<ctx.job>`.
 ///
-/// Nested named-template calls go up to 1000 deep; call this on a thread
-/// with a normal 8 MiB stack (a main thread or a `std::thread` default).
+/// Files with `define`/`block` run on a helper thread with a large stack so
+/// that named templates can nest 1000 deep on any caller thread.
 pub fn render(
     path: &str,
     source: &str,
@@ -127,10 +128,22 @@ pub fn render(
     kv: &dyn KvSource,
 ) -> Result<String, TemplateError> {
     let prog = parse(path, source, dialect)?;
-    let env = funcs::Env { kv, job: &ctx.job };
-    exec::Exec::new(&prog, source, env, dialect, ctx)
-        .run()
-        .map_err(|e| {
+    let run = |kv: &dyn KvSource| {
+        let env = funcs::Env { kv, job: &ctx.job };
+        exec::Exec::new(&prog, source, env, dialect, ctx).run()
+    };
+    let result = if prog.defines.is_empty() {
+        run(kv)
+    } else {
+        offload::on_big_stack(kv, run).unwrap_or_else(|| {
+            Err(exec::ExecError {
+                at: 0,
+                detail: "the render thread failed".into(),
+                call: None,
+            })
+        })
+    };
+    result.map_err(|e| {
             let mut err = error_at(path, source, &prog.actions, e.at, e.detail, ErrorKind::Render);
             if let Some((name, call_at)) = e.call {
                 let (line, _) = line_col(source, action_start(&prog.actions, call_at));

@@ -185,7 +185,7 @@ fn lex_action(src: &str, start: usize, mut p: usize) -> Result<(Vec<Tok<'_>>, us
             }
             ')' => {
                 if depth == 0 {
-                    return Err(err(start, "unexpected right paren U+0029 ')'"));
+                    return Err(err(start, "unexpected \")\" in command"));
                 }
                 depth -= 1;
                 p = q;
@@ -206,7 +206,12 @@ fn lex_action(src: &str, start: usize, mut p: usize) -> Result<(Vec<Tok<'_>>, us
                 toks.push(Tok::Other);
             }
             '+' | '-' | '0'..='9' => {
-                p = q + word_len(&src[q..], true);
+                let end = q + word_len(&src[q..], true);
+                // Go's number ends at a second dot, which it then rejects.
+                if let Some(dot) = src[p..end].match_indices('.').nth(1).map(|(i, _)| p + i) {
+                    return Err(err(start, &format!("unexpected \"{}\" in operand", &src[dot..end])));
+                }
+                p = end;
                 toks.push(Tok::Other);
             }
             c if c.is_alphanumeric() || c == '_' => {
@@ -260,23 +265,37 @@ fn word_len(s: &str, number: bool) -> usize {
     n
 }
 
-/// Skips a `"…"` or `'…'` literal whose opening quote ends at `p`.
+/// Skips a `"…"` or `'…'` literal whose opening quote ends at `p`, checking
+/// what Go's `strconv.Unquote` would reject and gotmpl accepts.
 fn lex_quote(src: &str, start: usize, mut p: usize, quote: char) -> Result<usize, ScanError> {
     let what = if quote == '"' {
         "unterminated quoted string"
     } else {
         "unterminated character constant"
     };
+    let open = p - 1;
     let mut chars = src[p..].chars();
+    let mut count = 0;
     while let Some(c) = chars.next() {
         p += c.len_utf8();
+        count += 1;
         match c {
             '\\' => match chars.next() {
                 Some('\n') | None => return Err(err(start, what)),
-                Some(e) => p += e.len_utf8(),
+                Some(e) => {
+                    if !matches!(e, 'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\' | '\'' | '"' | 'x' | 'u' | 'U' | '0'..='7') {
+                        return Err(err(start, "invalid syntax"));
+                    }
+                    p += e.len_utf8();
+                }
             },
             '\n' => return Err(err(start, what)),
-            c if c == quote => return Ok(p),
+            c if c == quote => {
+                if quote == '\'' && count != 2 && !src[open..].starts_with("'\\") {
+                    return Err(err(start, &format!("malformed character constant: {}", &src[open..p])));
+                }
+                return Ok(p);
+            }
             _ => {}
         }
     }
@@ -305,9 +324,14 @@ fn structure(stack: &mut Vec<Frame>, toks: &[Tok<'_>], offset: usize) -> Result<
             }));
         }
         "else" => {
-            let Some(top) = stack.last_mut().filter(|f| matches!(f.kind, Block::If | Block::With | Block::Range)) else {
+            let Some(top) = stack.last_mut() else {
                 return Err(err(offset, "unexpected {{else}}"));
             };
+            match top.kind {
+                Block::Define => return Err(err(offset, "unexpected {{else}} in define clause")),
+                Block::Block => return Err(err(offset, "unexpected {{else}} in block clause")),
+                Block::If | Block::With | Block::Range => {}
+            }
             if top.seen_else {
                 return Err(err(offset, "expected end; found {{else}}"));
             }

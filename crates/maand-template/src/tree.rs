@@ -135,6 +135,15 @@ impl Checker {
     }
 
     fn pipe(&mut self, pipe: &PipeNode) -> Result<(), ParseError> {
+        // Only the first command of a pipeline may be a plain operand.
+        for (i, cmd) in pipe.commands.iter().enumerate().skip(1) {
+            if let Some(Expr::Bool(..) | Expr::Dot(_) | Expr::Nil(_) | Expr::Number(..) | Expr::String(..)) = cmd.args.first() {
+                return Err(ParseError::At(
+                    cmd.pos.offset,
+                    format!("non executable command in pipeline stage {}", i + 1),
+                ));
+            }
+        }
         for cmd in &pipe.commands {
             for arg in &cmd.args {
                 self.expr(arg)?;

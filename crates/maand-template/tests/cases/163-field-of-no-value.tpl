@@ -1,0 +1,1 @@
+{{ define "t" }}{{ .Job }}{{ end }}{{ template "t" }}

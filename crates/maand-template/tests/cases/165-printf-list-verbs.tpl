@@ -1,0 +1,1 @@
+{{ printf "%q|%5s|%v|%x" .Labels .Labels .Labels .Labels }}

@@ -1,0 +1,1 @@
+{{ define "t" }}{{ eq . "x" }}{{ end }}{{ template "t" }}

@@ -1,0 +1,1 @@
+{{ range $i, $k := keys "vars/job/api" }}{{ $i }}={{ $k }} {{ end }}

@@ -1,0 +1,1 @@
+{{ define "t" }}{{ $a := . }}{{ $a }}{{ end }}{{ $a := "outer" }}{{ template "t" "in" }}{{ $a }}

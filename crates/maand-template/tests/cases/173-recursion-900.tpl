@@ -1,0 +1,1 @@
+{{ define "r" }}{{ if lt . 900 }}{{ template "r" (add . 1) }}{{ else }}{{ . }}{{ end }}{{ end }}{{ template "r" 0 }}

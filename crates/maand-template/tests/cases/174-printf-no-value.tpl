@@ -1,0 +1,1 @@
+{{ define "t" }}{{ printf "%v|%d" . . }}{{ end }}{{ template "t" }}

@@ -1,0 +1,1 @@
+{{ define "t" }}{{ print . }}|{{ println . 1 }}{{ end }}{{ template "t" }}

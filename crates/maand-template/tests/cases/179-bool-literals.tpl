@@ -1,0 +1,1 @@
+{{ not true }} {{ and true false }} {{ or false true }}

@@ -1,0 +1,1 @@
+{{ if false }}{{ nope }}{{ end }}

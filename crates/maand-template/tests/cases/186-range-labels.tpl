@@ -1,0 +1,1 @@
+{{ range $i, $e := .Labels }}{{ $i }}{{ $e }}{{ else }}none{{ end }}

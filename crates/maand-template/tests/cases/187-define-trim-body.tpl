@@ -1,0 +1,3 @@
+{{- define "a" -}} x {{- end -}}
+
+{{ template "a" }}

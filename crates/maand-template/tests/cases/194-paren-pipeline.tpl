@@ -1,0 +1,1 @@
+{{ (split "a,b" ",") }} {{ printf "%d" (len "abc") | printf "[%s]" }}

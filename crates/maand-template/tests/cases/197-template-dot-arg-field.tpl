@@ -1,0 +1,1 @@
+{{ define "w" }}{{ .WorkerIP }}:{{ $.Job }}{{ end }}{{ template "w" . }}

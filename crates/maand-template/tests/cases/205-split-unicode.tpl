@@ -1,0 +1,1 @@
+{{ split "héé" "" }} {{ len (split "a" "") }}

@@ -1,0 +1,1 @@
+{{ index (split "ab,cd" ",") 1 0 }}
