@@ -24,6 +24,9 @@ const MAX_LINE: u64 = 1 << 20;
 /// How long to keep reading after the child exited: a background grandchild may hold the
 /// pipes open forever, and we must not wait for it.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+/// The same after maand killed the child: an ssh mux client hands its pipes to the master,
+/// which keeps them while the (frozen) worker never answers.
+const DRAIN_GRACE_KILLED: Duration = Duration::from_millis(200);
 /// How many lines the error helpers quote.
 pub(crate) const TAIL_LINES: usize = 20;
 
@@ -291,7 +294,12 @@ impl Running {
             None => -1,
         };
         // Both pumps send once at EOF; stop waiting after a grace period.
-        let drain_until = Instant::now() + DRAIN_GRACE;
+        let grace = if timed_out {
+            DRAIN_GRACE_KILLED
+        } else {
+            DRAIN_GRACE
+        };
+        let drain_until = Instant::now() + grace;
         for _ in 0..2 {
             let left = drain_until.saturating_duration_since(Instant::now());
             if self.drained_rx.recv_timeout(left).is_err() {
