@@ -82,7 +82,10 @@ impl<'a> Exec<'a> {
     pub(crate) fn run(mut self) -> Result<String, ExecError> {
         match self.list(&self.prog.body, &Value::Context) {
             Ok(()) => Ok(self.out),
-            Err(Flow::Err(e)) => Err(*e),
+            Err(Flow::Err(mut e)) => {
+                e.detail = self.env.redact(std::mem::take(&mut e.detail));
+                Err(*e)
+            }
             // The scanner rejects break/continue outside range.
             Err(Flow::Break | Flow::Continue) => Err(ExecError {
                 at: self.at,
@@ -414,7 +417,7 @@ impl<'a> Exec<'a> {
         if let Some(v) = last {
             values.push(self.check(v, param(args.len()))?);
         }
-        match call(f, &values, &self.env) {
+        match call(f, &values, &mut self.env) {
             Ok(v) => Ok(v),
             Err(e) => self.fail(e),
         }

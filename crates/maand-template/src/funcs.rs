@@ -179,11 +179,25 @@ impl Func {
 pub(crate) struct Env<'a> {
     pub(crate) kv: &'a dyn KvSource,
     pub(crate) job: &'a str,
+    /// Values read from `secrets/…` namespaces, to redact from errors.
+    pub(crate) secrets: Vec<String>,
+}
+
+impl Env<'_> {
+    /// Masks every secret value read so far: Go's messages quote values
+    /// (`range can't iterate over …`, `int: invalid integer "…"`), and
+    /// secret values must never reach an error (spec 05 §6).
+    pub(crate) fn redact(&self, detail: String) -> String {
+        self.secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .fold(detail, |d, s| d.replace(s.as_str(), "******"))
+    }
 }
 
 /// Calls `f` with arguments already checked against its signature.
 /// `and`/`or` never get here: the executor short-circuits them.
-pub(crate) fn call(f: Func, args: &[Value], env: &Env<'_>) -> Result<Value, String> {
+pub(crate) fn call(f: Func, args: &[Value], env: &mut Env<'_>) -> Result<Value, String> {
     use Func::*;
     let s = |i: usize| -> &str {
         match args.get(i) {
@@ -269,9 +283,15 @@ pub(crate) fn call(f: Func, args: &[Value], env: &Env<'_>) -> Result<Value, Stri
 
 /// One KV read; `call` is the quoted call the error names (spec 05 §6).
 /// The caller's error text never contains a value, so secrets stay out.
-fn read(env: &Env<'_>, call: &str, ns: &str, key: &str, optional: bool) -> Result<Value, String> {
+fn read(env: &mut Env<'_>, call: &str, ns: &str, key: &str, optional: bool) -> Result<Value, String> {
     match env.kv.get(ns, key) {
-        Ok(Some(v)) => Ok(Value::str(&v)),
+        Ok(Some(v)) => {
+            let value = Value::str(&v);
+            if ns.starts_with("secrets/") {
+                env.secrets.push(v);
+            }
+            Ok(value)
+        }
         Ok(None) if optional => Ok(Value::str("")),
         Ok(None) => Err(format!("{call}: key not found: namespace {ns}, key {key}")),
         Err(e) => Err(format!("{call}: {e}")),

@@ -129,7 +129,11 @@ pub fn render(
 ) -> Result<String, TemplateError> {
     let prog = parse(path, source, dialect)?;
     let run = |kv: &dyn KvSource| {
-        let env = funcs::Env { kv, job: &ctx.job };
+        let env = funcs::Env {
+            kv,
+            job: &ctx.job,
+            secrets: Vec::new(),
+        };
         exec::Exec::new(&prog, source, env, dialect, ctx).run()
     };
     let result = if prog.defines.is_empty() {
