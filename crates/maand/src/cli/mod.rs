@@ -1,0 +1,91 @@
+//! Command-line surface: clap definitions and dispatch, one file per command group.
+//! Nothing here holds logic beyond wiring arguments to the modules that do the work.
+
+mod build;
+mod cat;
+mod cat_kv;
+mod filters;
+mod info;
+mod init;
+mod job;
+mod logs;
+pub mod output;
+
+use crate::bucket::{self, Bucket};
+use crate::error::Result;
+use crate::warnings::Warnings;
+use clap::{CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "maand",
+    version,
+    about = "Agentless workload orchestrator for fixed fleets of Linux hosts"
+)]
+pub struct Cli {
+    /// Bucket directory (default: the current directory or the nearest parent holding maand.conf).
+    #[arg(long, global = true, env = "MAAND_BUCKET", value_name = "DIR")]
+    bucket: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create or upgrade a bucket in the current directory.
+    Init,
+    /// Reconcile the workspace into the catalog and KV store.
+    Build(build::Args),
+    /// Summary of the bucket.
+    Info(info::Args),
+    /// Inspect the catalog and KV store (read-only).
+    Cat(cat::Args),
+    /// Job lifecycle and scaffolding.
+    Job(job::Args),
+    /// Structured logs.
+    Logs(logs::Args),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Runs the CLI and returns the process exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Opens the bucket for a command other than `init`, printing `maand.conf` warnings.
+fn open(explicit: Option<&std::path::Path>) -> Result<Bucket> {
+    let mut warnings = Warnings::default();
+    let root = bucket::find_root(explicit)?;
+    let b = Bucket::open(root, &mut warnings)?;
+    warnings.emit();
+    b.catalog()?; // schema check
+    Ok(b)
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    let explicit = cli.bucket.as_deref();
+    match cli.command {
+        Command::Init => init::run(explicit),
+        Command::Build(a) => build::run(&open(explicit)?, a),
+        Command::Info(a) => info::run(&open(explicit)?, a),
+        Command::Cat(a) => cat::run(&open(explicit)?, a),
+        Command::Job(a) => job::run(explicit, a),
+        Command::Logs(a) => logs::run(&open(explicit)?, a),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "maand", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! maand: an agentless workload orchestrator for fixed fleets of Linux hosts.
+//!
+//! Data flows one way: `workspace` (parse) → `build` → `catalog` + `kv` → (plan → stage →
+//! transport) → workers. `cli` only wires arguments to these modules.
+
+pub mod bucket;
+pub mod build;
+pub mod catalog;
+pub mod cli;
+pub mod error;
+pub mod glob;
+pub mod ids;
+pub mod kv;
+pub mod warnings;
+pub mod workspace;
+
+pub use error::{Error, Kind, Result};

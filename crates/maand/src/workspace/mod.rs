@@ -1,0 +1,148 @@
+//! The workspace: every operator-written file, parsed into typed values (spec 02).
+//!
+//! Pure with respect to the catalog: nothing here opens the database, so the whole
+//! workspace is validated before build touches anything.
+
+pub mod bucket_conf;
+pub mod demands;
+pub mod disabled;
+pub mod job;
+pub mod manifest;
+pub mod names;
+mod scalars;
+pub mod units;
+pub mod version;
+pub mod workers;
+
+use crate::bucket::conf::MaandConf;
+use crate::error::{Error, Kind, Result};
+use crate::warnings::Warnings;
+use bucket_conf::{BucketConf, JobTables};
+use disabled::Disabled;
+use job::Job;
+use std::path::Path;
+use workers::Worker;
+
+/// Everything build needs from `workspace/`, validated.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub bucket_conf: BucketConf,
+    /// Workers in worker order.
+    pub workers: Vec<Worker>,
+    pub disabled: Disabled,
+    /// Name of the selected bucket.jobs file (`bucket.jobs.prod.conf`), used as the
+    /// reservation source in the catalog.
+    pub jobs_conf_name: String,
+    pub job_tables: JobTables,
+    /// Jobs in byte order of their names.
+    pub jobs: Vec<Job>,
+}
+
+impl Workspace {
+    pub fn job(&self, name: &str) -> Option<&Job> {
+        self.jobs.iter().find(|j| j.name == name)
+    }
+}
+
+/// Reads `text` if the file exists.
+fn read_optional(path: &Path) -> Result<Option<String>> {
+    match fs_err::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Loads and validates the workspace under `root` in the order of spec 03 §4.
+pub fn load(root: &Path, conf: &MaandConf, warnings: &mut Warnings) -> Result<Workspace> {
+    let ws = root.join("workspace");
+    let bucket_conf = match read_optional(&ws.join("bucket.conf"))? {
+        Some(t) => bucket_conf::parse_bucket_conf(&t)?,
+        None => BucketConf::default(),
+    };
+    let workers = match read_optional(&ws.join("workers.json"))? {
+        Some(t) => workers::parse(&t, warnings)?,
+        None => Vec::new(),
+    };
+    let disabled = match read_optional(&ws.join("disabled.json"))? {
+        Some(t) => disabled::parse(&t, warnings)?,
+        None => Disabled::default(),
+    };
+    let jobs_conf_name = bucket_conf::jobs_conf_name(&conf.job_config_selector);
+    let job_tables = match read_optional(&ws.join(&jobs_conf_name))? {
+        Some(t) => bucket_conf::parse_jobs_conf(&t, &format!("workspace/{jobs_conf_name}"))?,
+        None => {
+            if !conf.job_config_selector.is_empty() {
+                warnings.push(format!(
+                    "workspace/{jobs_conf_name} not found; no reservation overrides apply"
+                ));
+            }
+            JobTables::new()
+        }
+    };
+    let mut names = Vec::new();
+    let jobs_dir = ws.join("jobs");
+    if jobs_dir.is_dir() {
+        for entry in fs_err::read_dir(&jobs_dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type()?.is_symlink() && path.is_dir() {
+                return Err(Error::new(
+                    Kind::InvalidJob,
+                    format!(
+                        "workspace/jobs/{name}: symbolic links to directories are not supported"
+                    ),
+                ));
+            }
+            if path.is_dir() && path.join("manifest.json").exists() {
+                names.push(name);
+            }
+        }
+    }
+    names.sort();
+    let mut jobs = Vec::with_capacity(names.len());
+    for name in &names {
+        jobs.push(job::load(&jobs_dir, name, warnings)?);
+    }
+    for (section, _) in &job_tables {
+        if !names.contains(section) {
+            warnings.push(format!(
+                "workspace/{jobs_conf_name}: section [{section}] names no job in the workspace"
+            ));
+        }
+    }
+    for job in disabled.jobs.keys() {
+        if !names.contains(job) {
+            warnings.push(format!(
+                "{}: job \"{job}\" is not in the workspace",
+                disabled::FILE
+            ));
+        }
+    }
+    let hosts: Vec<&str> = workers.iter().map(|w| w.host.as_str()).collect();
+    for host in disabled
+        .workers
+        .iter()
+        .chain(disabled.jobs.values().flatten())
+    {
+        if !hosts.contains(&host.as_str()) {
+            warnings.push(format!(
+                "{}: worker \"{host}\" is not in workers.json",
+                disabled::FILE
+            ));
+        }
+    }
+    demands::validate(&jobs)?;
+    Ok(Workspace {
+        bucket_conf,
+        workers,
+        disabled,
+        jobs_conf_name,
+        job_tables,
+        jobs,
+    })
+}
