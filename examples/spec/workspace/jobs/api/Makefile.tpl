@@ -1,0 +1,12 @@
+start:
+	@echo starting api $(NEW_VERSION)
+
+stop:
+	@echo stopping api
+
+restart: stop start
+
+reload:
+	@echo reloading api
+
+status:

@@ -1,0 +1,3 @@
+import maand
+
+print(f"migrating api on {maand.allocation_ip()} ({maand.command_event()})")

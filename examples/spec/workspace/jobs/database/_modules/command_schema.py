@@ -1,0 +1,3 @@
+import maand
+
+print(f"schema ready on {maand.allocation_ip()}")
