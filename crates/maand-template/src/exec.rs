@@ -1,7 +1,9 @@
 //! Executes a parsed file, following Go's `text/template` exec semantics
 //! (spec 05 §5) over gotmpl's tree with our values and function table.
 
-use gotmpl::parse::{BranchNode, CommandNode, Expr, ListNode, Node, Number, PipeNode, TemplateNode};
+use gotmpl::parse::{
+    BranchNode, CommandNode, Expr, ListNode, Node, Number, PipeNode, TemplateNode,
+};
 
 use crate::funcs::{call, Env, Func, Param};
 use crate::scan::literal_at;
@@ -46,7 +48,13 @@ pub(crate) struct Exec<'a> {
 }
 
 impl<'a> Exec<'a> {
-    pub(crate) fn new(prog: &'a Program, src: &'a str, env: Env<'a>, dialect: Dialect, ctx: &Context) -> Self {
+    pub(crate) fn new(
+        prog: &'a Program,
+        src: &'a str,
+        env: Env<'a>,
+        dialect: Dialect,
+        ctx: &Context,
+    ) -> Self {
         let s = Value::str;
         let mut fields = vec![
             ("Job", s(&ctx.job)),
@@ -134,7 +142,7 @@ impl<'a> Exec<'a> {
 
     /// Go's `printValue`: a missing value prints `<no value>`.
     fn print(&mut self, v: &Value) -> Walk<()> {
-        if matches!(v, Value::NoValue) {
+        if matches!(v, Value::Missing) {
             self.out.push_str("<no value>");
             return Ok(());
         }
@@ -171,11 +179,13 @@ impl<'a> Exec<'a> {
                 .collect(),
             Value::Int(n) if *n >= 0 => {
                 if b.pipe.decl.len() > 1 {
-                    return self.fail(format!("can't use {n} to iterate over more than one variable"));
+                    return self.fail(format!(
+                        "can't use {n} to iterate over more than one variable"
+                    ));
                 }
                 (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
             }
-            Value::NoValue => Vec::new(),
+            Value::Missing => Vec::new(),
             Value::Context => return self.fail("range can't iterate over the template context"),
             other => {
                 let mut shown = String::new();
@@ -192,7 +202,7 @@ impl<'a> Exec<'a> {
         let decl = &b.pipe.decl;
         if !b.pipe.is_assign {
             for name in decl {
-                self.vars.push((name.as_str(), Value::NoValue));
+                self.vars.push((name.as_str(), Value::Missing));
             }
         }
         let mut result = Ok(());
@@ -232,7 +242,11 @@ impl<'a> Exec<'a> {
     }
 
     fn assign(&mut self, name: &str, v: Value) {
-        if let Some(slot) = self.vars[self.base..].iter_mut().rev().find(|(n, _)| *n == name) {
+        if let Some(slot) = self.vars[self.base..]
+            .iter_mut()
+            .rev()
+            .find(|(n, _)| *n == name)
+        {
             slot.1 = v;
         }
     }
@@ -244,7 +258,7 @@ impl<'a> Exec<'a> {
         };
         let arg = match &t.pipe {
             Some(p) => self.pipe(p, dot)?,
-            None => Value::NoValue,
+            None => Value::Missing,
         };
         if self.calls.len() >= MAX_DEPTH {
             return self.fail("template recursion too deep");
@@ -281,7 +295,7 @@ impl<'a> Exec<'a> {
         for cmd in &pipe.commands {
             v = Some(self.command(cmd, dot, v)?);
         }
-        Ok(v.unwrap_or(Value::NoValue))
+        Ok(v.unwrap_or(Value::Missing))
     }
 
     /// Go's `evalCommand`; `last` is the value piped in from the left.
@@ -323,25 +337,43 @@ impl<'a> Exec<'a> {
 
     /// Follows a field chain (spec 05 §5.3); a missing value stays missing,
     /// as in Go.
-    fn fields(&self, mut v: Value, names: &[gotmpl::parse::SmolStr], has_args: bool) -> Walk<Value> {
+    fn fields(
+        &self,
+        mut v: Value,
+        names: &[gotmpl::parse::SmolStr],
+        has_args: bool,
+    ) -> Walk<Value> {
         for (i, name) in names.iter().enumerate() {
             v = match v {
                 Value::Context => match self.fields.iter().find(|(n, _)| *n == name.as_str()) {
                     Some((_, f)) => f.clone(),
-                    None => return self.fail(format!("can't evaluate field {name} in type record")),
+                    None => {
+                        return self.fail(format!("can't evaluate field {name} in type record"))
+                    }
                 },
-                Value::NoValue => Value::NoValue,
-                other => return self.fail(format!("can't evaluate field {name} in type {}", other.kind())),
+                Value::Missing => Value::Missing,
+                other => {
+                    return self.fail(format!(
+                        "can't evaluate field {name} in type {}",
+                        other.kind()
+                    ))
+                }
             };
             if has_args && i + 1 == names.len() {
-                return self.fail(format!("{name} has arguments but cannot be invoked as function"));
+                return self.fail(format!(
+                    "{name} has arguments but cannot be invoked as function"
+                ));
             }
         }
         Ok(v)
     }
 
     fn var(&self, name: &str) -> Walk<Value> {
-        match self.vars[self.base..].iter().rev().find(|(n, _)| *n == name) {
+        match self.vars[self.base..]
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+        {
             Some((_, v)) => Ok(v.clone()),
             None => self.fail(format!("undefined variable: {name}")),
         }
@@ -379,7 +411,13 @@ impl<'a> Exec<'a> {
 
     /// Go's `evalCall`: count check, then each argument evaluated and
     /// checked against its parameter, left to right.
-    fn call(&mut self, name: &str, args: &'a [Expr], dot: &Value, last: Option<Value>) -> Walk<Value> {
+    fn call(
+        &mut self,
+        name: &str,
+        args: &'a [Expr],
+        dot: &Value,
+        last: Option<Value>,
+    ) -> Walk<Value> {
         let Some(f) = Func::lookup(name, self.dialect) else {
             return self.fail(format!("function {name:?} not defined"));
         };
@@ -401,7 +439,7 @@ impl<'a> Exec<'a> {
         let param = |i: usize| sig.fixed.get(i).copied().or(sig.rest).unwrap_or(Param::Any);
         if matches!(f, Func::And | Func::Or) {
             // Short-circuit: later arguments are never evaluated.
-            let mut v = Value::NoValue;
+            let mut v = Value::Missing;
             for a in args {
                 v = self.arg(a, Param::Any, dot)?;
                 if v.truthy() == (f == Func::Or) {
@@ -456,10 +494,13 @@ impl<'a> Exec<'a> {
         };
         if v.kind() == want {
             Ok(v)
-        } else if matches!(v, Value::NoValue) {
+        } else if matches!(v, Value::Missing) {
             self.fail(format!("invalid value; expected {want}"))
         } else {
-            self.fail(format!("wrong type for value; expected {want}; got {}", v.kind()))
+            self.fail(format!(
+                "wrong type for value; expected {want}; got {}",
+                v.kind()
+            ))
         }
     }
 }

@@ -126,7 +126,9 @@ impl Func {
             Func::ScrapeConfigs | Func::RuleFiles => (&[], None),
             Func::And | Func::Or | Func::Index | Func::Slice | Func::Eq => (&[Any], Some(Any)),
             Func::Ne | Func::Lt | Func::Le | Func::Gt | Func::Ge => (&[Any, Any], None),
-            Func::Print | Func::Println | Func::Html | Func::Js | Func::Urlquery => (&[], Some(Any)),
+            Func::Print | Func::Println | Func::Html | Func::Js | Func::Urlquery => {
+                (&[], Some(Any))
+            }
             Func::Printf => (&[Str], Some(Any)),
         };
         Sig { fixed, rest }
@@ -218,14 +220,24 @@ pub(crate) fn call(f: Func, args: &[Value], env: &mut Env<'_>) -> Result<Value, 
         }
         GetSecret => {
             let ns = format!("secrets/job/{}", env.job);
-            read(env, &format!("getSecret {}", go_quote(s(0))), &ns, s(0), false)?
+            read(
+                env,
+                &format!("getSecret {}", go_quote(s(0))),
+                &ns,
+                s(0),
+                false,
+            )?
         }
         Keys => Value::list(
             env.kv
                 .keys(s(0))
                 .map_err(|e| format!("keys {}: {e}", go_quote(s(0))))?,
         ),
-        ScrapeConfigs => Value::str(&env.kv.scrape_configs().map_err(|e| format!("scrapeConfigs: {e}"))?),
+        ScrapeConfigs => Value::str(
+            &env.kv
+                .scrape_configs()
+                .map_err(|e| format!("scrapeConfigs: {e}"))?,
+        ),
         RuleFiles => Value::str(&env.kv.rule_files().map_err(|e| format!("ruleFiles: {e}"))?),
         Split => split(s(0), s(1)),
         Trim => Value::str(s(0).trim()),
@@ -277,13 +289,19 @@ pub(crate) fn call(f: Func, args: &[Value], env: &mut Env<'_>) -> Result<Value, 
         Html => Value::str(&gotmpl::html_escape(&escaper_input(args)?)),
         Js => Value::str(&gotmpl::js_escape(&escaper_input(args)?)),
         Urlquery => Value::str(&gotmpl::url_encode(&escaper_input(args)?)),
-        And | Or => args.last().cloned().unwrap_or(Value::NoValue),
+        And | Or => args.last().cloned().unwrap_or(Value::Missing),
     })
 }
 
 /// One KV read; `call` is the quoted call the error names (spec 05 §6).
 /// The caller's error text never contains a value, so secrets stay out.
-fn read(env: &mut Env<'_>, call: &str, ns: &str, key: &str, optional: bool) -> Result<Value, String> {
+fn read(
+    env: &mut Env<'_>,
+    call: &str,
+    ns: &str,
+    key: &str,
+    optional: bool,
+) -> Result<Value, String> {
     match env.kv.get(ns, key) {
         Ok(Some(v)) => {
             let value = Value::str(&v);
@@ -307,7 +325,11 @@ fn checked(name: &str, r: Option<i64>) -> Result<Value, String> {
 fn split(s: &str, sep: &str) -> Value {
     if sep.is_empty() {
         let mut buf = [0u8; 4];
-        Value::List(s.chars().map(|c| Rc::from(&*c.encode_utf8(&mut buf))).collect())
+        Value::List(
+            s.chars()
+                .map(|c| Rc::from(&*c.encode_utf8(&mut buf)))
+                .collect(),
+        )
     } else {
         Value::list(s.split(sep))
     }
@@ -358,15 +380,17 @@ fn to_int(v: &Value) -> Result<Value, String> {
 /// Go's `indexArg`: an int index within `0..=cap`.
 fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
     match i {
-        Value::Int(x) if *x < 0 || *x as u64 > cap as u64 => Err(format!("index out of range: {x}")),
+        Value::Int(x) if *x < 0 || *x as u64 > cap as u64 => {
+            Err(format!("index out of range: {x}"))
+        }
         Value::Int(x) => Ok(*x as usize),
-        Value::NoValue => Err("cannot index slice/array with nil".into()),
+        Value::Missing => Err("cannot index slice/array with nil".into()),
         v => Err(format!("cannot index slice/array with type {}", v.kind())),
     }
 }
 
 fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
-    if matches!(item, Value::NoValue) {
+    if matches!(item, Value::Missing) {
         return Err("index of untyped nil".into());
     }
     let mut item = item.clone();
@@ -374,12 +398,18 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         item = match &item {
             Value::List(l) => {
                 let x = index_arg(i, l.len())?;
-                Value::Str(l.get(x).cloned().ok_or_else(|| format!("index out of range: {x}"))?)
+                Value::Str(
+                    l.get(x)
+                        .cloned()
+                        .ok_or_else(|| format!("index out of range: {x}"))?,
+                )
             }
             Value::Str(s) => {
                 let x = index_arg(i, s.len())?;
                 Value::Int(i64::from(
-                    *s.as_bytes().get(x).ok_or_else(|| format!("index out of range: {x}"))?,
+                    *s.as_bytes()
+                        .get(x)
+                        .ok_or_else(|| format!("index out of range: {x}"))?,
                 ))
             }
             v => return Err(format!("can't index item of type {}", v.kind())),
@@ -392,7 +422,7 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     let len = match item {
         Value::Str(s) => s.len(),
         Value::List(l) => l.len(),
-        Value::NoValue => return Err("slice of untyped nil".into()),
+        Value::Missing => return Err("slice of untyped nil".into()),
         v => return Err(format!("can't slice item of type {}", v.kind())),
     };
     if indexes.len() > 2 {
@@ -416,7 +446,7 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             Value::str(&s[idx[0]..idx[1]])
         }
         Value::List(l) => Value::List(l[idx[0]..idx[1]].iter().cloned().collect()),
-        _ => Value::NoValue,
+        _ => Value::Missing,
     })
 }
 
@@ -442,9 +472,9 @@ fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
             (Value::Int(x), Value::Int(y)) => x == y,
             (Value::Float(x), Value::Float(y)) => x == y,
             (Value::Str(x), Value::Str(y)) => x == y,
-            (Value::NoValue, Value::NoValue) => true,
+            (Value::Missing, Value::Missing) => true,
             // Go compares a missing value with anything as unequal.
-            (Value::NoValue, _) | (_, Value::NoValue) => false,
+            (Value::Missing, _) | (_, Value::Missing) => false,
             (Value::List(_), Value::List(_)) | (Value::Context, Value::Context) => {
                 let mut shown = String::new();
                 if write_value(&mut shown, b).is_err() {
@@ -464,7 +494,10 @@ fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
 /// Go's `lt`: ints, floats and strings of one kind only.
 fn lt(a: &Value, b: &Value) -> Result<bool, String> {
     const BAD_TYPE: &str = "invalid type for comparison";
-    let (ka, kb) = (basic_kind(a).ok_or(BAD_TYPE)?, basic_kind(b).ok_or(BAD_TYPE)?);
+    let (ka, kb) = (
+        basic_kind(a).ok_or(BAD_TYPE)?,
+        basic_kind(b).ok_or(BAD_TYPE)?,
+    );
     if ka != kb {
         return Err("incompatible types for comparison".into());
     }
@@ -491,8 +524,20 @@ mod tests {
     #[test]
     fn int_parses_only_plain_decimal() {
         assert!(matches!(to_int(&Value::str(" 007 ")), Ok(Value::Int(7))));
-        assert!(matches!(to_int(&Value::str("-9223372036854775808")), Ok(Value::Int(i64::MIN))));
-        for bad in ["", "+", "1_000", "0x1F", "4.5", "1e3", "+-1", "99999999999999999999"] {
+        assert!(matches!(
+            to_int(&Value::str("-9223372036854775808")),
+            Ok(Value::Int(i64::MIN))
+        ));
+        for bad in [
+            "",
+            "+",
+            "1_000",
+            "0x1F",
+            "4.5",
+            "1e3",
+            "+-1",
+            "99999999999999999999",
+        ] {
             assert!(to_int(&Value::str(bad)).is_err(), "{bad}");
         }
     }
@@ -506,7 +551,10 @@ mod tests {
     #[test]
     fn calls_unavailable_in_scrape_dialect() {
         assert_eq!(Func::lookup("getOptional", Dialect::Scrape), None);
-        assert_eq!(Func::lookup("getOptional", Dialect::Deploy), Some(Func::GetOptional));
+        assert_eq!(
+            Func::lookup("getOptional", Dialect::Deploy),
+            Some(Func::GetOptional)
+        );
         assert_eq!(Func::lookup("call", Dialect::Deploy), None);
     }
 }

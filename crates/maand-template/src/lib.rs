@@ -29,7 +29,10 @@ mod scan;
 mod tree;
 mod value;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 
 /// Values of the dot context at deploy (spec 05 §2).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -51,7 +54,7 @@ pub struct Context {
 /// Which dialect: deploy (full function table, allocation dot context) or
 /// build-time `scrape.yaml.tpl` (spec 05 §7: only `.Job`, `.CurrentVersion`,
 /// `.NewVersion`; no `getOptional`, `scrapeConfigs`, `ruleFiles`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dialect {
     Deploy,
     Scrape,
@@ -102,7 +105,11 @@ pub struct TemplateError {
 
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.path, self.line, self.col, self.detail)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path, self.line, self.col, self.detail
+        )
     }
 }
 
@@ -127,14 +134,15 @@ pub fn render(
     ctx: &Context,
     kv: &dyn KvSource,
 ) -> Result<String, TemplateError> {
-    let prog = parse(path, source, dialect)?;
+    let prog = parsed(path, source, dialect)?;
+    let prog = &*prog;
     let run = |kv: &dyn KvSource| {
         let env = funcs::Env {
             kv,
             job: &ctx.job,
             secrets: Vec::new(),
         };
-        exec::Exec::new(&prog, source, env, dialect, ctx).run()
+        exec::Exec::new(prog, source, env, dialect, ctx).run()
     };
     let result = if prog.defines.is_empty() {
         run(kv)
@@ -148,14 +156,45 @@ pub fn render(
         })
     };
     result.map_err(|e| {
-            let mut err = error_at(path, source, &prog.actions, e.at, e.detail, ErrorKind::Render);
-            if let Some((name, call_at)) = e.call {
-                let (line, _) = line_col(source, action_start(&prog.actions, call_at));
-                err.detail
-                    .push_str(&format!(" (in template {name:?} called at line {line})"));
-            }
-            err
-        })
+        let mut err = error_at(
+            path,
+            source,
+            &prog.actions,
+            e.at,
+            e.detail,
+            ErrorKind::Render,
+        );
+        if let Some((name, call_at)) = e.call {
+            let (line, _) = line_col(source, action_start(&prog.actions, call_at));
+            err.detail
+                .push_str(&format!(" (in template {name:?} called at line {line})"));
+        }
+        err
+    })
+}
+
+/// Parsed files kept per thread: deploy renders each file once per
+/// allocation, and parsing costs several times more than executing.
+const PARSED_MAX: usize = 64;
+
+thread_local! {
+    static PARSED: RefCell<HashMap<(Dialect, String), Rc<tree::Program>>> = RefCell::new(HashMap::new());
+}
+
+fn parsed(path: &str, source: &str, dialect: Dialect) -> Result<Rc<tree::Program>, TemplateError> {
+    let key = (dialect, source.to_string());
+    if let Some(p) = PARSED.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(p);
+    }
+    let prog = Rc::new(parse(path, source, dialect)?);
+    PARSED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= PARSED_MAX {
+            c.clear();
+        }
+        c.insert(key, Rc::clone(&prog));
+    });
+    Ok(prog)
 }
 
 fn parse(path: &str, source: &str, dialect: Dialect) -> Result<tree::Program, TemplateError> {
@@ -163,7 +202,9 @@ fn parse(path: &str, source: &str, dialect: Dialect) -> Result<tree::Program, Te
         // Structural errors carry no tree, so their offsets are already action starts.
         let actions = scan::scan(source).map(|s| s.actions).unwrap_or_default();
         match e {
-            tree::ParseError::At(at, detail) => error_at(path, source, &actions, at, detail, ErrorKind::Parse),
+            tree::ParseError::At(at, detail) => {
+                error_at(path, source, &actions, at, detail, ErrorKind::Parse)
+            }
             tree::ParseError::LineCol(line, col, detail) => {
                 let at = offset_of(source, line, col);
                 error_at(path, source, &actions, at, detail, ErrorKind::Parse)
@@ -172,7 +213,14 @@ fn parse(path: &str, source: &str, dialect: Dialect) -> Result<tree::Program, Te
     })
 }
 
-fn error_at(path: &str, source: &str, actions: &[usize], at: usize, detail: String, kind: ErrorKind) -> TemplateError {
+fn error_at(
+    path: &str,
+    source: &str,
+    actions: &[usize],
+    at: usize,
+    detail: String,
+    kind: ErrorKind,
+) -> TemplateError {
     let (line, col) = line_col(source, action_start(actions, at));
     TemplateError {
         path: path.to_string(),
@@ -197,7 +245,10 @@ fn line_col(source: &str, offset: usize) -> (usize, usize) {
     }
     let before = &source[..end];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 /// Byte offset of a 1-based line and character column.

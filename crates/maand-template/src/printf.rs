@@ -96,7 +96,11 @@ fn sprintf_flat(format: &str, args: &[Value]) -> Result<String, String> {
                     src.push_str(&format!(" (index . {i})"));
                 }
                 src.push_str("}}");
-                e.insert(Template::new("printf").parse(&src).map_err(|e| format!("printf: {e}"))?)
+                e.insert(
+                    Template::new("printf")
+                        .parse(&src)
+                        .map_err(|e| format!("printf: {e}"))?,
+                )
             }
         };
         template
@@ -116,7 +120,7 @@ fn to_gotmpl(v: &Value) -> Result<gotmpl::Value, String> {
                 .map(|s| gotmpl::Value::String(Arc::from(&**s)))
                 .collect(),
         ),
-        Value::NoValue => gotmpl::Value::Nil,
+        Value::Missing => gotmpl::Value::Nil,
         Value::Context => return Err(CONTEXT_PRINT.to_string()),
     })
 }

@@ -39,7 +39,7 @@ fn is_space(b: u8) -> bool {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Block {
+enum Clause {
     If,
     With,
     Range,
@@ -48,7 +48,7 @@ enum Block {
 }
 
 struct Frame {
-    kind: Block,
+    kind: Clause,
     offset: usize,
     seen_else: bool,
 }
@@ -71,7 +71,9 @@ pub(crate) fn scan(src: &str) -> Result<Scan, ScanError> {
     let mut i = 0;
     loop {
         let next = src[i..].find("{{").map(|p| p + i);
-        let left_trim = next.is_some_and(|j| b.get(j + 2) == Some(&b'-') && b.get(j + 3).is_some_and(|c| is_space(*c)));
+        let left_trim = next.is_some_and(|j| {
+            b.get(j + 2) == Some(&b'-') && b.get(j + 3).is_some_and(|c| is_space(*c))
+        });
         let mut text = &src[i..next.unwrap_or(src.len())];
         if trim_next {
             text = text.trim_start_matches([' ', '\t', '\r', '\n']);
@@ -143,13 +145,19 @@ fn err(offset: usize, detail: &str) -> ScanError {
 
 /// ` -}}` (one space character, a dash, the delimiter) at `p`.
 fn right_trim_at(b: &[u8], p: usize) -> bool {
-    b.get(p).is_some_and(|c| is_space(*c)) && b.get(p + 1) == Some(&b'-') && b.get(p + 2..p + 4) == Some(b"}}")
+    b.get(p).is_some_and(|c| is_space(*c))
+        && b.get(p + 1) == Some(&b'-')
+        && b.get(p + 2..p + 4) == Some(b"}}")
 }
 
 /// Lexes one action body from `p` up to its closing delimiter, as Go's
 /// `lexInsideAction` does. Returns the significant tokens, the offset after
 /// `}}` and whether the close carried a trim marker.
-fn lex_action(src: &str, start: usize, mut p: usize) -> Result<(Vec<Tok<'_>>, usize, bool), ScanError> {
+fn lex_action(
+    src: &str,
+    start: usize,
+    mut p: usize,
+) -> Result<(Vec<Tok<'_>>, usize, bool), ScanError> {
     let b = src.as_bytes();
     let mut toks = Vec::new();
     let mut depth = 0usize;
@@ -209,7 +217,10 @@ fn lex_action(src: &str, start: usize, mut p: usize) -> Result<(Vec<Tok<'_>>, us
                 let end = q + word_len(&src[q..], true);
                 // Go's number ends at a second dot, which it then rejects.
                 if let Some(dot) = src[p..end].match_indices('.').nth(1).map(|(i, _)| p + i) {
-                    return Err(err(start, &format!("unexpected \"{}\" in operand", &src[dot..end])));
+                    return Err(err(
+                        start,
+                        &format!("unexpected \"{}\" in operand", &src[dot..end]),
+                    ));
                 }
                 p = end;
                 toks.push(Tok::Other);
@@ -255,7 +266,8 @@ fn word_len(s: &str, number: bool) -> usize {
     for c in s.chars() {
         let ok = c.is_alphanumeric()
             || c == '_'
-            || (number && (c == '.' || (matches!(c, '+' | '-') && matches!(prev, 'e' | 'E' | 'p' | 'P'))));
+            || (number
+                && (c == '.' || (matches!(c, '+' | '-') && matches!(prev, 'e' | 'E' | 'p' | 'P'))));
         if !ok {
             break;
         }
@@ -283,7 +295,22 @@ fn lex_quote(src: &str, start: usize, mut p: usize, quote: char) -> Result<usize
             '\\' => match chars.next() {
                 Some('\n') | None => return Err(err(start, what)),
                 Some(e) => {
-                    if !matches!(e, 'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\' | '\'' | '"' | 'x' | 'u' | 'U' | '0'..='7') {
+                    if !matches!(
+                        e,
+                        'a' | 'b'
+                            | 'f'
+                            | 'n'
+                            | 'r'
+                            | 't'
+                            | 'v'
+                            | '\\'
+                            | '\''
+                            | '"'
+                            | 'x'
+                            | 'u'
+                            | 'U'
+                            | '0'..='7'
+                    ) {
                         return Err(err(start, "invalid syntax"));
                     }
                     p += e.len_utf8();
@@ -292,7 +319,10 @@ fn lex_quote(src: &str, start: usize, mut p: usize, quote: char) -> Result<usize
             '\n' => return Err(err(start, what)),
             c if c == quote => {
                 if quote == '\'' && count != 2 && !src[open..].starts_with("'\\") {
-                    return Err(err(start, &format!("malformed character constant: {}", &src[open..p])));
+                    return Err(err(
+                        start,
+                        &format!("malformed character constant: {}", &src[open..p]),
+                    ));
                 }
                 return Ok(p);
             }
@@ -318,9 +348,9 @@ fn structure(stack: &mut Vec<Frame>, toks: &[Tok<'_>], offset: usize) -> Result<
                 return Err(err(offset, &format!("missing value for {word}")));
             }
             stack.push(open(match *word {
-                "if" => Block::If,
-                "with" => Block::With,
-                _ => Block::Range,
+                "if" => Clause::If,
+                "with" => Clause::With,
+                _ => Clause::Range,
             }));
         }
         "else" => {
@@ -328,41 +358,46 @@ fn structure(stack: &mut Vec<Frame>, toks: &[Tok<'_>], offset: usize) -> Result<
                 return Err(err(offset, "unexpected {{else}}"));
             };
             match top.kind {
-                Block::Define => return Err(err(offset, "unexpected {{else}} in define clause")),
-                Block::Block => return Err(err(offset, "unexpected {{else}} in block clause")),
-                Block::If | Block::With | Block::Range => {}
+                Clause::Define => return Err(err(offset, "unexpected {{else}} in define clause")),
+                Clause::Block => return Err(err(offset, "unexpected {{else}} in block clause")),
+                Clause::If | Clause::With | Clause::Range => {}
             }
             if top.seen_else {
                 return Err(err(offset, "expected end; found {{else}}"));
             }
             match toks.get(1) {
                 None => top.seen_else = true,
-                Some(Tok::Ident("if")) if top.kind == Block::If => {}
-                Some(Tok::Ident("with")) if top.kind == Block::With => {}
-                Some(Tok::Ident(w)) => return Err(err(offset, &format!("unexpected <{w}> in else"))),
+                Some(Tok::Ident("if")) if top.kind == Clause::If => {}
+                Some(Tok::Ident("with")) if top.kind == Clause::With => {}
+                Some(Tok::Ident(w)) => {
+                    return Err(err(offset, &format!("unexpected <{w}> in else")))
+                }
                 Some(Tok::Other) => return Err(err(offset, "unexpected token in else")),
             }
         }
         "end" => {
-            if stack.pop().is_none() {
-                return Err(err(offset, "unexpected {{end}}"));
-            }
+            stack
+                .pop()
+                .ok_or_else(|| err(offset, "unexpected {{end}}"))?;
         }
         "define" => {
             if !stack.is_empty() {
                 return Err(err(offset, "unexpected <define> in command"));
             }
-            stack.push(open(Block::Define));
+            stack.push(open(Clause::Define));
         }
-        "block" => stack.push(open(Block::Block)),
+        "block" => stack.push(open(Clause::Block)),
         "break" | "continue" => {
             let in_range = stack
                 .iter()
                 .rev()
-                .take_while(|f| !matches!(f.kind, Block::Define | Block::Block))
-                .any(|f| f.kind == Block::Range);
+                .take_while(|f| !matches!(f.kind, Clause::Define | Clause::Block))
+                .any(|f| f.kind == Clause::Range);
             if !in_range {
-                return Err(err(offset, &format!("{{{{{word}}}}} outside {{{{range}}}}")));
+                return Err(err(
+                    offset,
+                    &format!("{{{{{word}}}}} outside {{{{range}}}}"),
+                ));
             }
         }
         _ => {}
@@ -397,10 +432,22 @@ mod tests {
         let detail = |src: &str| scan(src).err().map(|e| e.detail).unwrap_or_default();
         assert_eq!(detail("{{ end }}x"), "unexpected {{end}}");
         assert_eq!(detail("x\n{{ if 1 }}"), "unexpected EOF");
-        assert_eq!(detail("{{ range 1 }}{{ define \"x\" }}{{ end }}{{ end }}"), "unexpected <define> in command");
-        assert_eq!(detail("{{ define \"x\" }}{{ break }}{{ end }}"), "{{break}} outside {{range}}");
-        assert_eq!(detail("{{ if 1 }}{{ else }}{{ else }}{{ end }}"), "expected end; found {{else}}");
-        assert_eq!(detail("{{ range 1 }}{{ else if 1 }}{{ end }}"), "unexpected <if> in else");
+        assert_eq!(
+            detail("{{ range 1 }}{{ define \"x\" }}{{ end }}{{ end }}"),
+            "unexpected <define> in command"
+        );
+        assert_eq!(
+            detail("{{ define \"x\" }}{{ break }}{{ end }}"),
+            "{{break}} outside {{range}}"
+        );
+        assert_eq!(
+            detail("{{ if 1 }}{{ else }}{{ else }}{{ end }}"),
+            "expected end; found {{else}}"
+        );
+        assert_eq!(
+            detail("{{ range 1 }}{{ else if 1 }}{{ end }}"),
+            "unexpected <if> in else"
+        );
         assert_eq!(detail("{{ \"a }}"), "unterminated quoted string");
         assert_eq!(detail("{{ (1 }}"), "unclosed left paren");
     }

@@ -31,12 +31,19 @@ pub(crate) fn parse(src: &str, dialect: Dialect) -> Result<Program, ParseError> 
     let (mut body, defines) = Parser::new(&scanned.lexed, "{{", "}}")
         .and_then(Parser::parse)
         .map_err(|e| match e {
-            gotmpl::TemplateError::Parse { line, col, message, .. }
-            | gotmpl::TemplateError::Lex { line, col, message, .. } => ParseError::LineCol(line, col, message),
+            gotmpl::TemplateError::Parse {
+                line, col, message, ..
+            }
+            | gotmpl::TemplateError::Lex {
+                line, col, message, ..
+            } => ParseError::LineCol(line, col, message),
             other => ParseError::At(0, other.to_string()),
         })?;
     fix_list(&mut body, &scanned);
-    let mut checker = Checker { dialect, vars: Vec::new() };
+    let mut checker = Checker {
+        dialect,
+        vars: Vec::new(),
+    };
     checker.list(&body)?;
 
     // Go's rule: a second non-empty body for a name is an error; an empty
@@ -71,15 +78,21 @@ pub(crate) fn parse(src: &str, dialect: Dialect) -> Result<Program, ParseError> 
 fn fix_list(list: &mut ListNode, scanned: &Scan) {
     list.nodes.retain_mut(|node| match node {
         Node::Text(t) => {
-            let at = scanned.texts.partition_point(|(start, _)| *start <= t.pos.offset);
-            let text = at.checked_sub(1).map_or("", |i| scanned.texts[i].1.as_str());
+            let at = scanned
+                .texts
+                .partition_point(|(start, _)| *start <= t.pos.offset);
+            let text = at
+                .checked_sub(1)
+                .map_or("", |i| scanned.texts[i].1.as_str());
             t.text = Arc::from(text);
             !text.is_empty()
         }
         Node::Action(a) => {
-            let at = scanned.actions.partition_point(|start| *start <= a.pos.offset);
+            let at = scanned
+                .actions
+                .partition_point(|start| *start <= a.pos.offset);
             let start = at.checked_sub(1).map(|i| scanned.actions[i]);
-            !start.is_some_and(|s| scanned.comments.binary_search(&s).is_ok())
+            start.is_none_or(|s| scanned.comments.binary_search(&s).is_err())
         }
         Node::If(b) | Node::With(b) | Node::Range(b) => {
             fix_list(&mut b.body, scanned);
@@ -137,7 +150,10 @@ impl Checker {
     fn pipe(&mut self, pipe: &PipeNode) -> Result<(), ParseError> {
         // Only the first command of a pipeline may be a plain operand.
         for (i, cmd) in pipe.commands.iter().enumerate().skip(1) {
-            if let Some(Expr::Bool(..) | Expr::Dot(_) | Expr::Nil(_) | Expr::Number(..) | Expr::String(..)) = cmd.args.first() {
+            if let Some(
+                Expr::Bool(..) | Expr::Dot(_) | Expr::Nil(_) | Expr::Number(..) | Expr::String(..),
+            ) = cmd.args.first()
+            {
                 return Err(ParseError::At(
                     cmd.pos.offset,
                     format!("non executable command in pipeline stage {}", i + 1),
@@ -165,13 +181,21 @@ impl Checker {
         match e {
             Expr::Identifier(pos, name) => {
                 if Func::lookup(name, self.dialect).is_none() {
-                    return Err(ParseError::At(pos.offset, format!("function {:?} not defined", name.as_str())));
+                    return Err(ParseError::At(
+                        pos.offset,
+                        format!("function {:?} not defined", name.as_str()),
+                    ));
                 }
             }
             Expr::Variable(pos, name, _) => self.visible(name, pos.offset)?,
             Expr::Pipe(_, p) => self.pipe(p)?,
             Expr::Chain(_, inner, _) => self.expr(inner)?,
-            Expr::Dot(_) | Expr::Field(..) | Expr::String(..) | Expr::Number(..) | Expr::Bool(..) | Expr::Nil(_) => {}
+            Expr::Dot(_)
+            | Expr::Field(..)
+            | Expr::String(..)
+            | Expr::Number(..)
+            | Expr::Bool(..)
+            | Expr::Nil(_) => {}
         }
         Ok(())
     }
@@ -180,7 +204,10 @@ impl Checker {
         if name == "$" || self.vars.iter().any(|v| v == name) {
             Ok(())
         } else {
-            Err(ParseError::At(offset, format!("undefined variable {name:?}")))
+            Err(ParseError::At(
+                offset,
+                format!("undefined variable {name:?}"),
+            ))
         }
     }
 }

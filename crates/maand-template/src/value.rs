@@ -17,7 +17,7 @@ pub(crate) enum Value {
     Context,
     /// Go's invalid `reflect.Value`: the dot of `{{template "x"}}` without an
     /// argument, and anything read from it. Printed `<no value>`.
-    NoValue,
+    Missing,
 }
 
 impl Value {
@@ -38,7 +38,7 @@ impl Value {
             Value::Bool(b) => *b,
             Value::List(l) => !l.is_empty(),
             Value::Context => true,
-            Value::NoValue => false,
+            Value::Missing => false,
         }
     }
 
@@ -51,7 +51,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::List(_) => "list",
             Value::Context => "record",
-            Value::NoValue => "<no value>",
+            Value::Missing => "<no value>",
         }
     }
 }
@@ -82,7 +82,7 @@ pub(crate) fn write_value(out: &mut String, v: &Value) -> Result<(), String> {
         Value::Context => return Err(CONTEXT_PRINT.to_string()),
         // Go's fmt prints a nil interface as <nil>; only the action printer
         // says <no value>.
-        Value::NoValue => out.push_str("<nil>"),
+        Value::Missing => out.push_str("<nil>"),
     }
     Ok(())
 }

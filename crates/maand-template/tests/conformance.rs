@@ -165,8 +165,9 @@ fn kind(s: &str) -> ErrorKind {
 }
 
 fn overrides() -> BTreeMap<String, Expected> {
-    let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/overrides.txt"))
-        .expect("tests/overrides.txt");
+    let text =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/overrides.txt"))
+            .expect("tests/overrides.txt");
     let mut map = BTreeMap::new();
     for line in text.lines() {
         if line.starts_with('#') || line.trim().is_empty() {
@@ -190,20 +191,37 @@ fn expected(dir: &Path, name: &str, overrides: &BTreeMap<String, Expected>) -> E
     if let Ok(out) = fs::read_to_string(dir.join(format!("{name}.out"))) {
         return Expected::Out(out);
     }
-    let err = fs::read_to_string(dir.join(format!("{name}.err"))).unwrap_or_else(|_| panic!("{name}: no .out or .err"));
+    let err = fs::read_to_string(dir.join(format!("{name}.err")))
+        .unwrap_or_else(|_| panic!("{name}: no .out or .err"));
     let (class, fragment) = err.split_once('\n').unwrap_or((&err, ""));
     Expected::Err(kind(class), fragment.trim_end_matches('\n').to_string())
 }
 
 fn run_case(name: &str, src: &str) -> Result<String, TemplateError> {
     let deploy = !name.contains("-build-");
-    let dialect = if deploy { Dialect::Deploy } else { Dialect::Scrape };
+    let dialect = if deploy {
+        Dialect::Deploy
+    } else {
+        Dialect::Scrape
+    };
     let checked = check(&format!("{name}.tpl"), src, dialect);
-    let rendered = render(&format!("{name}.tpl"), src, dialect, &fixture_context(deploy), &Fixture { deploy });
+    let rendered = render(
+        &format!("{name}.tpl"),
+        src,
+        dialect,
+        &fixture_context(deploy),
+        &Fixture { deploy },
+    );
     // `check` must agree with `render` about parse errors.
     match (&checked, &rendered) {
-        (Err(c), Err(r)) if c.kind == ErrorKind::Parse => assert_eq!(c, r, "{name}: check and render disagree"),
-        (Ok(()), Err(r)) => assert_eq!(r.kind, ErrorKind::Render, "{name}: parse error missed by check"),
+        (Err(c), Err(r)) if c.kind == ErrorKind::Parse => {
+            assert_eq!(c, r, "{name}: check and render disagree")
+        }
+        (Ok(()), Err(r)) => assert_eq!(
+            r.kind,
+            ErrorKind::Render,
+            "{name}: parse error missed by check"
+        ),
         (Err(c), _) => panic!("{name}: check failed but render did not: {c}"),
         _ => {}
     }
@@ -216,7 +234,13 @@ fn conformance_corpus() {
     let overrides = overrides();
     let mut names: Vec<String> = fs::read_dir(&dir)
         .expect("tests/cases")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".tpl").map(String::from))
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_suffix(".tpl")
+                .map(String::from)
+        })
         .collect();
     names.sort();
     assert!(names.len() >= 80, "corpus too small: {}", names.len());
@@ -229,7 +253,9 @@ fn conformance_corpus() {
         let got = run_case(name, &src);
         let ok = match (&expected(&dir, name, &overrides), &got) {
             (Expected::Out(want), Ok(out)) => want == out,
-            (Expected::Err(k, fragment), Err(e)) => *k == e.kind && e.detail.contains(fragment.as_str()),
+            (Expected::Err(k, fragment), Err(e)) => {
+                *k == e.kind && e.detail.contains(fragment.as_str())
+            }
             _ => false,
         };
         if !ok {
@@ -240,6 +266,16 @@ fn conformance_corpus() {
             ));
         }
     }
-    println!("{} passed, {} failed", names.len() - failures.len(), failures.len());
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), names.len(), failures.join("\n"));
+    println!(
+        "{} passed, {} failed",
+        names.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
 }

@@ -26,12 +26,16 @@ impl KvSource for Kv {
             ("secrets/job/api", "db_password") => Ok(Some("s3cret".into())),
             ("vars/job/api", "memory") => Ok(Some("2048".into())),
             ("vars/job/api", _) => Ok(None),
-            (ns, _) => Err(format!("namespace {ns} is not readable by job api on 10.0.0.1")),
+            (ns, _) => Err(format!(
+                "namespace {ns} is not readable by job api on 10.0.0.1"
+            )),
         }
     }
 
     fn keys(&self, namespace: &str) -> Result<Vec<String>, String> {
-        Err(format!("namespace {namespace} is not readable by job api on 10.0.0.1"))
+        Err(format!(
+            "namespace {namespace} is not readable by job api on 10.0.0.1"
+        ))
     }
 
     fn scrape_configs(&self) -> Result<String, String> {
@@ -57,7 +61,10 @@ fn err(path: &str, src: &str) -> TemplateError {
 
 #[test]
 fn render_error_names_path_line_and_column_of_the_action() {
-    let e = err("conf/app.tpl", "a: 1\nb: 2\nx: {{ get \"vars/job/api\" \"nope\" }}\n");
+    let e = err(
+        "conf/app.tpl",
+        "a: 1\nb: 2\nx: {{ get \"vars/job/api\" \"nope\" }}\n",
+    );
     assert_eq!(e.kind, ErrorKind::Render);
     assert_eq!(
         e.to_string(),
@@ -69,8 +76,14 @@ fn render_error_names_path_line_and_column_of_the_action() {
 fn columns_count_characters_and_point_at_the_opening_delimiter() {
     let e = err("a.tpl", "héé {{- \n  .Nope }}");
     assert_eq!((e.line, e.col), (1, 5));
-    let e = err("a.tpl", "{{ if true }}\n  {{ if lt 1 \"x\" }}{{ end }}{{ end }}");
-    assert_eq!((e.line, e.col, e.detail.as_str()), (2, 3, "incompatible types for comparison"));
+    let e = err(
+        "a.tpl",
+        "{{ if true }}\n  {{ if lt 1 \"x\" }}{{ end }}{{ end }}",
+    );
+    assert_eq!(
+        (e.line, e.col, e.detail.as_str()),
+        (2, 3, "incompatible types for comparison")
+    );
 }
 
 #[test]
@@ -82,7 +95,10 @@ fn unclosed_block_reports_unexpected_eof_at_the_block() {
 
 #[test]
 fn errors_inside_a_define_name_the_template_and_its_call_line() {
-    let e = err("a.tpl", "{{ define \"t\" }}\n  {{ .Nope }}{{ end }}\n\n{{ template \"t\" . }}");
+    let e = err(
+        "a.tpl",
+        "{{ define \"t\" }}\n  {{ .Nope }}{{ end }}\n\n{{ template \"t\" . }}",
+    );
     assert_eq!(
         e.to_string(),
         "a.tpl:2:3: can't evaluate field Nope in type record (in template \"t\" called at line 4)"
@@ -99,9 +115,18 @@ fn line_numbers_survive_multi_line_comments() {
 #[test]
 fn check_reports_what_never_runs() {
     let c = |src: &str| check("a.tpl", src, Dialect::Deploy).map_err(|e| e.detail);
-    assert_eq!(c("{{ if false }}{{ nope 1 }}{{ end }}"), Err("function \"nope\" not defined".into()));
-    assert_eq!(c("{{ if false }}{{ $x }}{{ end }}"), Err("undefined variable \"$x\"".into()));
-    assert_eq!(c("{{ if false }}{{ break }}{{ end }}"), Err("{{break}} outside {{range}}".into()));
+    assert_eq!(
+        c("{{ if false }}{{ nope 1 }}{{ end }}"),
+        Err("function \"nope\" not defined".into())
+    );
+    assert_eq!(
+        c("{{ if false }}{{ $x }}{{ end }}"),
+        Err("undefined variable \"$x\"".into())
+    );
+    assert_eq!(
+        c("{{ if false }}{{ break }}{{ end }}"),
+        Err("{{break}} outside {{range}}".into())
+    );
     assert_eq!(c("{{ get \"a\" \"b\" }}{{ template \"nowhere\" }}"), Ok(()));
     assert_eq!(
         check("scrape.yaml.tpl", "{{ scrapeConfigs }}", Dialect::Scrape).map_err(|e| e.detail),
@@ -113,11 +138,20 @@ fn check_reports_what_never_runs() {
 fn secrets_never_appear_in_errors() {
     let e = err("a.tpl", "{{ getSecret \"broken\" }}");
     assert_eq!(e.detail, "getSecret \"broken\": failed to decrypt kv value");
-    let e = err("a.tpl", "{{ $p := getSecret \"db_password\" }}{{ add $p 1 }}");
+    let e = err(
+        "a.tpl",
+        "{{ $p := getSecret \"db_password\" }}{{ add $p 1 }}",
+    );
     assert_eq!(e.detail, "wrong type for value; expected int; got string");
-    let e = err("a.tpl", "{{ $p := getSecret \"db_password\" }}{{ range $p }}{{ end }}");
+    let e = err(
+        "a.tpl",
+        "{{ $p := getSecret \"db_password\" }}{{ range $p }}{{ end }}",
+    );
     assert_eq!(e.detail, "range can't iterate over ******");
-    let e = err("a.tpl", "{{ int (get \"secrets/job/api\" \"db_password\") }}");
+    let e = err(
+        "a.tpl",
+        "{{ int (get \"secrets/job/api\" \"db_password\") }}",
+    );
     assert_eq!(e.detail, "int: invalid integer \"******\"");
 }
 
@@ -127,7 +161,10 @@ fn kv_errors_quote_the_call() {
         err("a.tpl", "{{ keys \"vars/job/other\" }}").detail,
         "keys \"vars/job/other\": namespace vars/job/other is not readable by job api on 10.0.0.1"
     );
-    assert_eq!(err("a.tpl", "{{ scrapeConfigs }}").detail, "scrapeConfigs: scrape catalog is corrupt");
+    assert_eq!(
+        err("a.tpl", "{{ scrapeConfigs }}").detail,
+        "scrapeConfigs: scrape catalog is corrupt"
+    );
 }
 
 #[test]
@@ -150,7 +187,10 @@ fn deep_recursion_works_on_a_small_stack_thread() {
     let out = std::thread::Builder::new()
         .stack_size(256 << 10)
         .spawn(move || render("a.tpl", src, Dialect::Deploy, &ctx(), &Kv::new()))
-        .and_then(|h| h.join().map_err(|_| std::io::Error::other("render thread panicked")));
+        .and_then(|h| {
+            h.join()
+                .map_err(|_| std::io::Error::other("render thread panicked"))
+        });
     assert_eq!(out.ok(), Some(Ok("999".to_string())));
 }
 
@@ -170,7 +210,14 @@ fn kv_reads_reach_the_caller_from_the_render_thread() {
 
 #[test]
 fn scrape_dialect_hides_allocation_fields() {
-    let e = render("s.tpl", "{{ .Labels }}", Dialect::Scrape, &ctx(), &Kv::new()).err();
+    let e = render(
+        "s.tpl",
+        "{{ .Labels }}",
+        Dialect::Scrape,
+        &ctx(),
+        &Kv::new(),
+    )
+    .err();
     assert_eq!(
         e.map(|e| e.detail),
         Some("can't evaluate field Labels in type record".into())
