@@ -44,6 +44,8 @@ pub use quote::quote;
 pub use remote_command::RemoteCommand;
 pub use rsync::{rsync_argv, RsyncSpec};
 pub use settings::{control_dir_for_bucket, ensure_control_dir, SshSettings};
-pub use ssh::{control_exit_argv, destination, ssh_argv, ssh_options, validate_host};
+pub use ssh::{
+    control_check_argv, control_exit_argv, destination, ssh_argv, ssh_options, validate_host,
+};
 pub use target::{Stream, Target};
 pub use transport::Transport;

@@ -121,9 +121,26 @@ pub fn control_exit_argv(
     settings: &SshSettings,
     host: &str,
 ) -> Result<Vec<String>, TransportError> {
+    control_argv(settings, host, "exit")
+}
+
+/// `ssh … -O check user@host`: exits 0 when a master for `host` is running. Local only: it
+/// talks to the control socket, never to the worker.
+pub fn control_check_argv(
+    settings: &SshSettings,
+    host: &str,
+) -> Result<Vec<String>, TransportError> {
+    control_argv(settings, host, "check")
+}
+
+fn control_argv(
+    settings: &SshSettings,
+    host: &str,
+    op: &str,
+) -> Result<Vec<String>, TransportError> {
     let mut v = vec!["ssh".to_string()];
     v.extend(ssh_options(settings));
-    v.extend(["-O".to_string(), "exit".to_string()]);
+    v.extend(["-O".to_string(), op.to_string()]);
     v.push(destination(settings, host)?);
     Ok(v)
 }
@@ -223,6 +240,8 @@ pub(crate) mod tests {
         want.extend(OPTS);
         want.extend(["-O", "exit", "agent@10.0.0.1"]);
         assert_eq!(argv, want);
+        let argv = control_check_argv(&settings(), "10.0.0.1").unwrap();
+        assert_eq!(&argv[argv.len() - 3..], ["-O", "check", "agent@10.0.0.1"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::prereq::{parse_probe, worker_probe_script};
 use crate::process::{self, TAIL_LINES};
 use crate::quote::try_quote;
 use crate::settings::ensure_control_dir;
-use crate::ssh::{control_exit_argv, ssh_argv};
+use crate::ssh::{control_check_argv, control_exit_argv, ssh_argv};
 use crate::{
     rsync_argv, CommandOutput, LocalChild, LocalCommand, Observer, PrerequisiteReport,
     RemoteCommand, RsyncSpec, SshSettings, Target, TransportError,
@@ -22,6 +22,8 @@ const PROBE_BUDGET: Duration = Duration::from_secs(30);
 /// What OpenSSH prints (at error level) when a known host shows a different key.
 const HOST_KEY_CHANGED: &str = "REMOTE HOST IDENTIFICATION HAS CHANGED";
 const HOST_KEY_FAILED: &str = "Host key verification failed";
+/// How often the first command to a worker checks whether its master is up.
+const MASTER_POLL: Duration = Duration::from_millis(50);
 const FROZEN_HINT: &str = " (the host may be frozen, overloaded or black-holed)";
 
 /// The process's handle on its workers. Share it by reference (it is `Sync`) across
@@ -32,6 +34,11 @@ pub struct Transport {
     contacted: Mutex<BTreeSet<String>>,
     /// `host|tools|sudo` → missing tools, for probes that got an answer.
     probed: Mutex<HashMap<String, Vec<String>>>,
+    /// Per worker: is the first contact over? Until a master is seen running (or the
+    /// first command ended), commands to that worker wait, so parallel first commands
+    /// share one connection instead of racing to become master (each loser would open a
+    /// connection of its own).
+    gates: Mutex<HashMap<String, Arc<Mutex<bool>>>>,
 }
 
 impl Transport {
@@ -43,6 +50,7 @@ impl Transport {
             observer,
             contacted: Mutex::default(),
             probed: Mutex::default(),
+            gates: Mutex::default(),
         })
     }
 
@@ -282,7 +290,45 @@ impl Transport {
             .insert(host.to_string());
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]);
-        process::spawn(cmd, target, summary, self.observer(), false)?.wait(deadline)
+        let gate = Arc::clone(
+            self.gates
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(host.to_string())
+                .or_default(),
+        );
+        let mut settled = gate.lock().unwrap_or_else(|e| e.into_inner());
+        if *settled || self.master_alive(host) {
+            *settled = true;
+            drop(settled);
+            return process::spawn(cmd, target, summary, self.observer(), false)?.wait(deadline);
+        }
+        // First contact: this command opens the master. Hold the others back until the
+        // master answers (after authentication) or this command ends. Either way the
+        // question is settled: if the worker is down, the others must not queue up behind
+        // one connect timeout each, they fail in parallel.
+        let mut running = process::spawn(cmd, target, summary, self.observer(), false)?;
+        while !running.wait_exit_for(MASTER_POLL)
+            && !self.master_alive(host)
+            && !deadline.is_some_and(|d| running.elapsed() >= d)
+        {}
+        *settled = true;
+        drop(settled);
+        running.wait(deadline)
+    }
+
+    /// Is a master for `host` running (`ssh -O check`, local only)?
+    fn master_alive(&self, host: &str) -> bool {
+        let Ok(argv) = control_check_argv(&self.settings, host) else {
+            return false;
+        };
+        Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// Deadline and changed host key, common to ssh and rsync.

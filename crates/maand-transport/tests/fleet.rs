@@ -123,7 +123,8 @@ fn one_connection_per_worker_per_process() {
         &RsyncSpec::new(stage.path(), "/opt/worker/b1").create_dest(),
     )
     .unwrap();
-    t.check_workers(std::slice::from_ref(&h), WORKER_TOOLS, 4).unwrap();
+    t.check_workers(std::slice::from_ref(&h), WORKER_TOOLS, 4)
+        .unwrap();
     assert_eq!(
         env.fleet.accepted_logins(0),
         1,
@@ -440,4 +441,51 @@ fn output_is_streamed_while_the_command_runs() {
         ended - lines[0].1 > Duration::from_secs(1),
         "first line arrived late"
     );
+}
+
+#[test]
+fn parallel_first_commands_to_one_worker_share_one_connection() {
+    let Some(env) = env(
+        "parallel_first_commands_to_one_worker_share_one_connection",
+        1,
+    ) else {
+        return;
+    };
+    let t = transport(&env);
+    let h = env.fleet.host(0);
+    let targets: Vec<Target> = (0..6)
+        .map(|i| target(&h).with_job(format!("job{i}")))
+        .collect();
+    let results = t.run_all(targets, 6, |t| {
+        RemoteCommand::new(format!("echo {}", t.label()))
+    });
+    for (t, r) in results {
+        assert_eq!(r.unwrap().stdout(), t.label());
+    }
+    assert_eq!(env.fleet.accepted_logins(0), 1);
+}
+
+#[test]
+fn parallel_commands_to_a_frozen_worker_do_not_queue_up() {
+    let Some(env) = env("parallel_commands_to_a_frozen_worker_do_not_queue_up", 1) else {
+        return;
+    };
+    let t = transport(&env);
+    let h = env.fleet.host(0);
+    env.fleet.freeze(0).unwrap();
+    let started = Instant::now();
+    let targets: Vec<Target> = (0..4)
+        .map(|i| target(&h).with_job(format!("job{i}")))
+        .collect();
+    let results = t.run_all(targets, 4, |_| RemoteCommand::new("true"));
+    let took = started.elapsed();
+    assert!(results
+        .iter()
+        .all(|(_, r)| r.as_ref().is_err_and(|e| e.is_unreachable())));
+    // One connect timeout for the first contact, then the rest in parallel.
+    assert!(
+        took < env.settings.connect_timeout * 2 + Duration::from_secs(2),
+        "{took:?}"
+    );
+    env.fleet.thaw(0).unwrap();
 }
