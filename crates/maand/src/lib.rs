@@ -11,6 +11,7 @@ pub mod error;
 pub mod glob;
 pub mod ids;
 pub mod kv;
+pub mod plan;
 pub mod warnings;
 pub mod workspace;
 
