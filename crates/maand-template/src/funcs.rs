@@ -228,11 +228,15 @@ pub(crate) fn call(f: Func, args: &[Value], env: &mut Env<'_>) -> Result<Value, 
                 false,
             )?
         }
-        Keys => Value::list(
-            env.kv
+        Keys => {
+            let mut keys = env
+                .kv
                 .keys(s(0))
-                .map_err(|e| format!("keys {}: {e}", go_quote(s(0))))?,
-        ),
+                .map_err(|e| format!("keys {}: {e}", go_quote(s(0))))?;
+            // Output must be deterministic (spec 05 §1) whatever the source's order.
+            keys.sort_unstable();
+            Value::list(keys)
+        }
         ScrapeConfigs => Value::str(
             &env.kv
                 .scrape_configs()

@@ -1,0 +1,1 @@
+{{ define `raw` }}r{{ . }}{{ end }}{{ template `raw` 1 }}

@@ -1,0 +1,1 @@
+{{ $a := "x" }}{{ define "d" }}{{ $b := 1 }}{{ end }}{{ $a }}{{ template "d" }}
