@@ -396,32 +396,16 @@ impl Fleet {
     }
 
     fn write_config(&self, i: usize, host_key: &Path) -> Result<(), FleetError> {
-        let text = format!(
-            "# maand-fleet worker {i}; generated, do not edit\n\
-             ListenAddress {host}:{port}\n\
-             HostKey {host_key}\n\
-             AuthorizedKeysFile {auth}\n\
-             StrictModes no\n\
-             PermitRootLogin prohibit-password\n\
-             PubkeyAuthentication yes\n\
-             PasswordAuthentication no\n\
-             KbdInteractiveAuthentication no\n\
-             UsePAM no\n\
-             PidFile none\n\
-             LogLevel VERBOSE\n\
-             MaxSessions 64\n\
-             MaxStartups 64:30:128\n\
-             PrintMotd no\n\
-             UseDNS no\n\
-             Subsystem sftp internal-sftp\n",
-            host = self.host(i),
-            port = self.port,
-            host_key = host_key.display(),
-            auth = self.root.join("keys/authorized_keys").display(),
+        let text = sshd_config(
+            i,
+            &self.host(i),
+            self.port,
+            host_key,
+            &self.root.join("keys/authorized_keys"),
         );
         let path = self.config_path(i);
-        fs::create_dir_all(self.worker_root(i))
-            .map_err(io_err(format!("create {}", self.worker_root(i).display())))?;
+        let dir = self.worker_root(i);
+        fs::create_dir_all(&dir).map_err(io_err(format!("create {}", dir.display())))?;
         fs::write(&path, text).map_err(io_err(format!("write {}", path.display())))
     }
 
@@ -520,6 +504,39 @@ impl Drop for Fleet {
     }
 }
 
+/// The sshd config of worker `i`: key-only root login, keys from the fleet directory
+/// (`StrictModes no`: the temp dir's modes are ours to choose), `LogLevel VERBOSE` so tests
+/// can count "Accepted publickey" lines, no PAM and no pid file (we keep the pid).
+pub(crate) fn sshd_config(
+    i: usize,
+    host: &str,
+    port: u16,
+    host_key: &Path,
+    authorized_keys: &Path,
+) -> String {
+    format!(
+        "# maand-fleet worker {i}; generated, do not edit\n\
+         ListenAddress {host}:{port}\n\
+         HostKey {host_key}\n\
+         AuthorizedKeysFile {auth}\n\
+         StrictModes no\n\
+         PermitRootLogin prohibit-password\n\
+         PubkeyAuthentication yes\n\
+         PasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\n\
+         UsePAM no\n\
+         PidFile none\n\
+         LogLevel VERBOSE\n\
+         MaxSessions 64\n\
+         MaxStartups 64:30:128\n\
+         PrintMotd no\n\
+         UseDNS no\n\
+         Subsystem sftp internal-sftp\n",
+        host_key = host_key.display(),
+        auth = authorized_keys.display(),
+    )
+}
+
 fn host_ip(host: &str) -> Ipv4Addr {
     host.parse().unwrap_or(Ipv4Addr::LOCALHOST)
 }
@@ -592,4 +609,59 @@ fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sshd_config_text() {
+        let text = sshd_config(
+            1,
+            "127.0.3.2",
+            2222,
+            Path::new("/f/keys/host_ed25519"),
+            Path::new("/f/keys/authorized_keys"),
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "# maand-fleet worker 1; generated, do not edit");
+        assert_eq!(lines[1], "ListenAddress 127.0.3.2:2222");
+        assert_eq!(lines[2], "HostKey /f/keys/host_ed25519");
+        assert_eq!(lines[3], "AuthorizedKeysFile /f/keys/authorized_keys");
+        for want in [
+            "StrictModes no",
+            "PermitRootLogin prohibit-password",
+            "LogLevel VERBOSE",
+            "PidFile none",
+            "PasswordAuthentication no",
+        ] {
+            assert!(lines.contains(&want), "{want}");
+        }
+    }
+
+    #[test]
+    fn paths_and_hosts_are_formulaic_and_never_panic() {
+        let fleet = Fleet {
+            k: 7,
+            port: 2222,
+            root: PathBuf::from("/tmp/f"),
+            remove_root: false,
+            workers: Vec::new(),
+            _slot: None,
+            detached: true,
+        };
+        assert_eq!(fleet.host(0), "127.0.7.1");
+        assert_eq!(fleet.worker_dir(3), PathBuf::from("/tmp/f/w3/opt-worker"));
+        assert_eq!(fleet.sshd_log(0), PathBuf::from("/tmp/f/w0/sshd.log"));
+        assert_eq!(
+            fleet.client_key(),
+            PathBuf::from("/tmp/f/keys/client_ed25519")
+        );
+        assert_eq!(fleet.accepted_logins(9), 0);
+        assert!(matches!(
+            fleet.freeze(0),
+            Err(FleetError::NoSuchWorker { index: 0, count: 0 })
+        ));
+    }
 }

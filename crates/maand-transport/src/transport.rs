@@ -310,7 +310,7 @@ impl Transport {
         let mut running = process::spawn(cmd, target, summary, self.observer(), false)?;
         while !running.wait_exit_for(MASTER_POLL)
             && !self.master_alive(host)
-            && !deadline.is_some_and(|d| running.elapsed() >= d)
+            && deadline.is_none_or(|d| running.elapsed() < d)
         {}
         *settled = true;
         drop(settled);

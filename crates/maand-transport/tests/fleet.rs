@@ -489,3 +489,38 @@ fn parallel_commands_to_a_frozen_worker_do_not_queue_up() {
     );
     env.fleet.thaw(0).unwrap();
 }
+
+#[test]
+fn sudo_paths_work_when_use_sudo_is_set() {
+    let Some(mut env) = env("sudo_paths_work_when_use_sudo_is_set", 1) else {
+        return;
+    };
+    if !Path::new("/usr/bin/sudo").exists() {
+        eprintln!("\n!!!!! SKIPPED fleet test sudo_paths_work_when_use_sudo_is_set: /usr/bin/sudo is missing (apt-get install sudo) !!!!!\n");
+        return;
+    }
+    // The fleet logs in as root, whom sudo always allows; this exercises the composed
+    // `sudo -E bash -c` line, `--rsync-path=sudo …` and the sudo prerequisite probes.
+    env.settings.use_sudo = true;
+    let t = transport(&env);
+    let h = env.fleet.host(0);
+    t.check_workers(std::slice::from_ref(&h), WORKER_TOOLS, 1)
+        .unwrap();
+    let out = t
+        .run_checked(
+            &target(&h),
+            &RemoteCommand::new("echo \"$SUDO_USER:$MARK\"")
+                .sudo()
+                .env("MARK", "m1"),
+        )
+        .unwrap();
+    assert_eq!(out.stdout(), "root:m1");
+    let stage = tempfile::tempdir().unwrap();
+    fs::write(stage.path().join("f"), "x").unwrap();
+    t.rsync(
+        &target(&h),
+        &RsyncSpec::new(stage.path(), "/opt/worker/s/jobs/a").create_dest(),
+    )
+    .unwrap();
+    assert!(env.fleet.worker_dir(0).join("s/jobs/a/f").exists());
+}
