@@ -507,6 +507,10 @@ impl Drop for Fleet {
 /// The sshd config of worker `i`: key-only root login, keys from the fleet directory
 /// (`StrictModes no`: the temp dir's modes are ours to choose), `LogLevel VERBOSE` so tests
 /// can count "Accepted publickey" lines, no PAM and no pid file (we keep the pid).
+/// `SetEnv SHLVL=1` keeps Debian's bash from sourcing the CLI host's `/root/.bashrc` for
+/// every session (bash does that only at shell level < 2 when started by sshd): workers
+/// must not depend on, or pay for, the host's interactive shell setup (on this project's
+/// machines it runs `pyenv init`, ~150 ms per session).
 pub(crate) fn sshd_config(
     i: usize,
     host: &str,
@@ -531,6 +535,7 @@ pub(crate) fn sshd_config(
          MaxStartups 64:30:128\n\
          PrintMotd no\n\
          UseDNS no\n\
+         SetEnv SHLVL=1\n\
          Subsystem sftp internal-sftp\n",
         host_key = host_key.display(),
         auth = authorized_keys.display(),
