@@ -12,6 +12,10 @@ pub mod glob;
 pub mod ids;
 pub mod kv;
 pub mod plan;
+pub mod run_command;
+pub mod session;
+pub mod snapshot;
+pub mod stage;
 pub mod warnings;
 pub mod workspace;
 

@@ -10,6 +10,8 @@ mod init;
 mod job;
 mod logs;
 pub mod output;
+mod render;
+mod run_command;
 
 use crate::bucket::{self, Bucket};
 use crate::error::Result;
@@ -43,6 +45,11 @@ enum Command {
     Cat(cat::Args),
     /// Job lifecycle and scaffolding.
     Job(job::Args),
+    /// Print a job's rendered templates for one allocation (preview of deploy staging).
+    Render(render::Args),
+    /// Run a shell script on workers over SSH.
+    #[command(name = "run_command")]
+    RunCommand(run_command::Args),
     /// Structured logs.
     Logs(logs::Args),
     /// Print shell completions.
@@ -82,6 +89,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Info(a) => info::run(&open(explicit)?, a),
         Command::Cat(a) => cat::run(&open(explicit)?, a),
         Command::Job(a) => job::run(explicit, a),
+        Command::Render(a) => render::run(&open(explicit)?, a),
+        Command::RunCommand(a) => run_command::run(&open(explicit)?, a),
         Command::Logs(a) => logs::run(&open(explicit)?, a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "maand", &mut std::io::stdout());

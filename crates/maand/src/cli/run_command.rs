@@ -1,0 +1,73 @@
+//! `maand run_command`.
+
+use super::filters::csv;
+use crate::bucket::Bucket;
+use crate::catalog::{meta, workers};
+use crate::error::{Error, Kind, Result};
+use crate::run_command::{self, Selection};
+use crate::session::Session;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Shell script to run (default: workspace/command.sh).
+    command: Option<String>,
+    /// Worker IPs, comma-separated.
+    #[arg(short = 'w', long)]
+    workers: Option<String>,
+    /// Workers carrying any of these labels, comma-separated.
+    #[arg(short = 'l', long)]
+    labels: Option<String>,
+    /// Batch size.
+    #[arg(short = 'c', long, default_value_t = 1, allow_negative_numbers = true)]
+    concurrency: i64,
+}
+
+pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
+    if args.concurrency < 1 {
+        return Err(Error::bare(
+            Kind::Input,
+            "batch size (-c) must be at least 1",
+        ));
+    }
+    let script = match args
+        .command
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => s.to_string(),
+        None => {
+            let path = bucket.workspace().join("command.sh");
+            let text = fs_err::read_to_string(&path).map_err(|_| {
+                Error::bare(
+                    Kind::Input,
+                    "command argument or workspace/command.sh is required",
+                )
+            })?;
+            if text.trim().is_empty() {
+                return Err(Error::bare(Kind::Input, "command is empty"));
+            }
+            text
+        }
+    };
+    let cat = bucket.catalog()?;
+    let all = workers::list(cat.conn())?;
+    let sel = Selection {
+        workers: csv(args.workers.as_deref()),
+        labels: csv(args.labels.as_deref()),
+    };
+    let targets = run_command::select(&all, &sel)?;
+    let bucket_id = meta::bucket_id(cat.conn())?;
+    let session = Session::open(bucket, "run_command", targets.len())?;
+    let result = run_command::run(
+        bucket,
+        &session,
+        &bucket_id,
+        &targets,
+        &script,
+        args.concurrency as usize,
+        None,
+    );
+    session.progress.finish();
+    result.map(|_| 0)
+}
