@@ -60,8 +60,11 @@ impl RsyncSpec {
 ///
 /// `-rlpt` (recursive, symlinks, permissions, times) keeps the modes staged on the CLI host
 /// (executable scripts stay executable) and times for quick-check, without `-a`'s owner,
-/// group and device handling: the remote user owns what it receives. The receiver runs as
-/// `sudo rsync` when `use_sudo`.
+/// group and device handling: the remote user owns what it receives. `--checksum` lets
+/// content, not size + mtime, decide what is sent: a template re-rendered to a value of the
+/// same length within the same second as the last sync must still reach the worker, and
+/// staged job trees are small (deploy only syncs allocations whose content hash changed).
+/// The receiver runs as `sudo rsync` when `use_sudo`.
 pub fn rsync_argv(
     settings: &SshSettings,
     host: &str,
@@ -98,7 +101,11 @@ pub fn rsync_argv(
         e.push_str(&try_quote("ssh option", &opt)?);
     }
 
-    let mut v = vec!["rsync".to_string(), "-rlpt".to_string()];
+    let mut v = vec![
+        "rsync".to_string(),
+        "-rlpt".to_string(),
+        "--checksum".to_string(),
+    ];
     if spec.delete {
         v.push("--delete".to_string());
     }
@@ -147,6 +154,7 @@ mod tests {
             vec![
                 "rsync".to_string(),
                 "-rlpt".into(),
+                "--checksum".into(),
                 "--delete".into(),
                 "--exclude=data/".into(),
                 "--exclude=logs/".into(),
@@ -175,7 +183,7 @@ mod tests {
                 "agent@10.0.0.1:/opt/worker/b 1/jobs/api/"
             ]
         );
-        assert_eq!(&argv[..3], ["rsync", "-rlpt", "-e"]);
+        assert_eq!(&argv[..4], ["rsync", "-rlpt", "--checksum", "-e"]);
     }
 
     #[test]

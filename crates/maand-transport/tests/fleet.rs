@@ -327,6 +327,11 @@ fn rsync_keeps_modes_deletes_excludes_and_reports_a_read_only_disk() {
     assert!(remote.join("data/db").exists());
     assert!(!remote.join("stray").exists());
 
+    // Same size, same second: content decides, not size + mtime.
+    fs::write(stage.path().join("app.conf"), "a=9\n").unwrap();
+    t.rsync(&tgt, &spec).unwrap();
+    assert_eq!(fs::read_to_string(remote.join("app.conf")).unwrap(), "a=9\n");
+
     // Disk fault: writes fail, and rsync's own words reach the error.
     env.fleet.set_read_only(0, true).unwrap();
     fs::write(stage.path().join("app.conf"), "a=2\n").unwrap();
