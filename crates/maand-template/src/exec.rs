@@ -325,7 +325,7 @@ impl<'a> Exec<'a> {
                     let shown = match other {
                         Expr::Dot(_) => ".".to_string(),
                         Expr::Variable(_, name, _) => name.to_string(),
-                        Expr::Pipe(..) => "(pipeline)".to_string(),
+                        Expr::Pipe(pos, _) => pipe_text(self.src, pos.offset),
                         _ => literal_at(self.src, other.pos().offset).to_string(),
                     };
                     return self.fail(format!("can't give argument to non-function {shown}"));
@@ -503,4 +503,20 @@ impl<'a> Exec<'a> {
             ))
         }
     }
+}
+
+/// Go prints a parenthesised operand without its parentheses.
+fn pipe_text(src: &str, offset: usize) -> String {
+    let rest = src.get(offset..).unwrap_or("");
+    let rest = rest.strip_prefix('(').unwrap_or(rest);
+    let mut depth = 0;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return rest[..i].trim().to_string(),
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    rest.trim().to_string()
 }

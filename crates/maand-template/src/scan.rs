@@ -115,7 +115,11 @@ pub(crate) fn scan(src: &str) -> Result<Scan, ScanError> {
             i = end;
             continue;
         }
-        let (toks, end, right_trim) = lex_action(src, j, if left_trim { j + 3 } else { j + 2 })?;
+        // Go's trim marker includes the space after the dash.
+        let (toks, end, right_trim) = lex_action(src, j, k)?;
+        if toks.is_empty() {
+            return Err(err(j, "missing value for command"));
+        }
         if right_trim {
             out[end - 3] = b' ';
         }
@@ -215,6 +219,9 @@ fn lex_action(
             }
             '+' | '-' | '0'..='9' => {
                 let end = q + word_len(&src[q..], true);
+                if end == q && !c.is_ascii_digit() {
+                    return Err(err(start, &format!("illegal number syntax: \"{c}\"")));
+                }
                 // Go's number ends at a second dot, which it then rejects.
                 if let Some(dot) = src[p..end].match_indices('.').nth(1).map(|(i, _)| p + i) {
                     return Err(err(

@@ -152,29 +152,53 @@ pub(crate) fn write_float(out: &mut String, f: f64) {
     }
 }
 
-/// Go's `%q` (`strconv.Quote`) for the strings that appear in error messages.
+/// Go's `%q` (`strconv.Quote`), used for strings quoted in error messages.
 pub(crate) fn go_quote(s: &str) -> String {
+    quote_with(s, '"', false)
+}
+
+/// Go's `strconv.Quote`/`QuoteRune` (`quote` `'`), or their `ToASCII` forms.
+pub(crate) fn quote_with(s: &str, quote: char, ascii: bool) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
+    out.push(quote);
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
+        if c == quote || c == '\\' {
+            out.push('\\');
+            out.push(c);
+            continue;
         }
+        if is_print(c) && (!ascii || c.is_ascii()) {
+            out.push(c);
+            continue;
+        }
+        let _ = match c {
+            '\u{7}' => write!(out, "\\a"),
+            '\u{8}' => write!(out, "\\b"),
+            '\u{c}' => write!(out, "\\f"),
+            '\n' => write!(out, "\\n"),
+            '\r' => write!(out, "\\r"),
+            '\t' => write!(out, "\\t"),
+            '\u{b}' => write!(out, "\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => write!(out, "\\x{:02x}", c as u32),
+            c if (c as u32) < 0x10000 => write!(out, "\\u{:04x}", c as u32),
+            c => write!(out, "\\U{:08x}", c as u32),
+        };
     }
-    out.push('"');
+    out.push(quote);
     out
+}
+
+/// Go's `strconv.IsPrint`, without the table of unassigned code points.
+pub(crate) fn is_print(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        return (0x20..0x7f).contains(&u);
+    }
+    !c.is_control()
+        && !matches!(u,
+            0xA0 | 0xAD | 0x61C | 0x1680 | 0x180E | 0x2000..=0x200F | 0x2028..=0x202F
+            | 0x205F..=0x206F | 0x3000 | 0xFEFF | 0xFFF9..=0xFFFB | 0xFFFE | 0xFFFF
+            | 0xE000..=0xF8FF | 0xE0000..=0xE007F | 0xF0000..)
 }
 
 #[cfg(test)]

@@ -1,0 +1,1 @@
+{{ range $x := split "a,b" "," }}{{ $x = "z" }}{{ $x }}{{ end }}

@@ -1,0 +1,1 @@
+{{ printf "%-10s|%10s|% x|%#q|%.1q|%08s" "ab" "cd" "hi" "x" "abc" "z" }}

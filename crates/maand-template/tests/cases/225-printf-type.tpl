@@ -1,0 +1,1 @@
+{{ printf "%T %T %T %T" "x" 5 true 1.5 }}

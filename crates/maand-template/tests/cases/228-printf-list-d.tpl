@@ -1,0 +1,1 @@
+{{ printf "%d|%5v|%-3s|" (split "a,b" ",") (split "x" ",") (split "y" ",") }}

@@ -1,0 +1,1 @@
+{{ define "t" }}<{{ . }}>{{ end }}{{ $x := "v" }}{{ template "t" $x }}{{ template "t" (printf "%s%s" $x $x) }}

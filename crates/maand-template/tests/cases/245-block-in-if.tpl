@@ -1,0 +1,1 @@
+{{ if true }}{{ block "b" . }}B{{ .Job }}{{ end }}{{ end }}

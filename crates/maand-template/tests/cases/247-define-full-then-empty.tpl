@@ -1,0 +1,1 @@
+{{ define "a" }}x{{ end }}{{ define "a" }}  {{ end }}{{ template "a" }}

@@ -1,0 +1,1 @@
+{{ getSecret 1 }}

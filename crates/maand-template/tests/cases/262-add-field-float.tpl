@@ -1,0 +1,1 @@
+{{ add .UpdateSeq 1.5 }}

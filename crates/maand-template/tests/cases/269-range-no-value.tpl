@@ -1,0 +1,1 @@
+{{ define "t" }}{{ range . }}x{{ else }}none{{ end }}{{ end }}{{ template "t" }}

@@ -1,0 +1,1 @@
+{{ define "t" }}{{ with . }}x{{ else }}none{{ end }}{{ if . }}y{{ end }}{{ end }}{{ template "t" }}

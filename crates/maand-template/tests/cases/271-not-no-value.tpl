@@ -1,0 +1,1 @@
+{{ define "t" }}{{ not . }} {{ and . 1 }} {{ or . 2 }}{{ end }}{{ template "t" }}

@@ -1,0 +1,1 @@
+{{ html 1.5 true }} {{ html "<" 1 }} {{ urlquery .Labels }}
