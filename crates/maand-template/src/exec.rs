@@ -171,21 +171,19 @@ impl<'a> Exec<'a> {
         self.at = b.pos.offset;
         let mark = self.vars.len();
         let v = self.pipe_value(&b.pipe, dot)?;
-        let items: Vec<(Value, Value)> = match &v {
-            Value::List(l) => l
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (Value::Int(i as i64), Value::Str(s.clone())))
-                .collect(),
+        // Elements are produced one at a time: `range 1000000000` must not
+        // allocate them all.
+        let (count, list) = match &v {
+            Value::List(l) => (l.len() as i64, Some(l.clone())),
             Value::Int(n) if *n >= 0 => {
                 if b.pipe.decl.len() > 1 {
                     return self.fail(format!(
                         "can't use {n} to iterate over more than one variable"
                     ));
                 }
-                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+                (*n, None)
             }
-            Value::Missing => Vec::new(),
+            Value::Missing => (0, None),
             Value::Context => return self.fail("range can't iterate over the template context"),
             other => {
                 let mut shown = String::new();
@@ -193,7 +191,7 @@ impl<'a> Exec<'a> {
                 return self.fail(format!("range can't iterate over {shown}"));
             }
         };
-        if items.is_empty() {
+        if count == 0 {
             return match &b.else_body {
                 Some(e) => self.list(e, dot),
                 None => Ok(()),
@@ -206,7 +204,11 @@ impl<'a> Exec<'a> {
             }
         }
         let mut result = Ok(());
-        for (index, elem) in items {
+        for i in 0..count {
+            let (index, elem) = match &list {
+                Some(l) => (Value::Int(i), Value::Str(l[i as usize].clone())),
+                None => (Value::Int(i), Value::Int(i)),
+            };
             match decl.len() {
                 0 => {}
                 1 => self.set(mark, &decl[0], elem.clone(), b.pipe.is_assign),
