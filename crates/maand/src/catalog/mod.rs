@@ -2,6 +2,7 @@
 //! No business rules live here; callers pass plain rows in and get plain rows out.
 
 pub mod allocations;
+pub mod deployments;
 pub mod jobs;
 pub mod kv;
 pub mod meta;

@@ -4,7 +4,10 @@
 mod build;
 mod cat;
 mod cat_kv;
+mod collect;
+mod deploy;
 mod filters;
+mod health_check;
 mod info;
 mod init;
 mod job;
@@ -39,6 +42,8 @@ enum Command {
     Init,
     /// Reconcile the workspace into the catalog and KV store.
     Build(build::Args),
+    /// Push jobs to workers and roll them out.
+    Deploy(deploy::Args),
     /// Summary of the bucket.
     Info(info::Args),
     /// Inspect the catalog and KV store (read-only).
@@ -52,6 +57,14 @@ enum Command {
     RunCommand(run_command::Args),
     /// Structured logs.
     Logs(logs::Args),
+    /// Discover worker facts (memory, CPU) over SSH.
+    Collect(collect::Args),
+    /// Alias of `collect facts`.
+    #[command(name = "worker_facts")]
+    WorkerFacts(collect::FactsArgs),
+    /// Worker gate and job health checks.
+    #[command(name = "health_check")]
+    HealthCheck(health_check::Args),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -86,12 +99,16 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Init => init::run(explicit),
         Command::Build(a) => build::run(&open(explicit)?, a),
+        Command::Deploy(a) => deploy::run(&open(explicit)?, a),
         Command::Info(a) => info::run(&open(explicit)?, a),
         Command::Cat(a) => cat::run(&open(explicit)?, a),
         Command::Job(a) => job::run(explicit, a),
         Command::Render(a) => render::run(&open(explicit)?, a),
         Command::RunCommand(a) => run_command::run(&open(explicit)?, a),
         Command::Logs(a) => logs::run(&open(explicit)?, a),
+        Command::Collect(a) => collect::run(&open(explicit)?, a),
+        Command::WorkerFacts(a) => collect::facts(&open(explicit)?, a),
+        Command::HealthCheck(a) => health_check::run(&open(explicit)?, a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "maand", &mut std::io::stdout());
             Ok(0)

@@ -1,0 +1,372 @@
+//! `maand deploy` (spec 06): plan from catalog state and staged hashes, then apply it wave
+//! by wave with rolling batches, committing each job's promotion as soon as it finishes.
+
+mod interrupt;
+mod reconcile;
+pub mod remote;
+pub mod report;
+mod rollout;
+mod staging;
+
+use crate::bucket::Bucket;
+use crate::catalog::{deployments, meta};
+use crate::error::{Error, Kind, Result};
+use crate::kv::KvStore;
+use crate::plan::{self, Flags, ReconcileInput};
+use crate::session::Session;
+use crate::snapshot::Snapshot;
+use interrupt::Interrupt;
+use maand_transport::{RsyncSpec, Target};
+use report::{JobOutcome, Plan, Wave, WaveJob};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub jobs: Vec<String>,
+    pub dry_run: bool,
+    pub force: bool,
+    pub sync_only: bool,
+    pub parallel: Option<usize>,
+}
+
+/// The health gate deploy calls after start and upgrade batches; `Ok` when the job is
+/// healthy (or has nothing to check).
+pub type Gate = dyn Fn(&Deployer, &str) -> Result<()> + Sync;
+
+/// Result of a deploy.
+pub struct Outcome {
+    pub plan: Plan,
+    pub jobs: Vec<(String, JobOutcome)>,
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    pub fn failed(&self) -> bool {
+        self.interrupted
+            || self
+                .jobs
+                .iter()
+                .any(|(_, o)| matches!(o, JobOutcome::Failed(_)))
+    }
+}
+
+/// The state of one deploy run.
+pub struct Deployer<'a> {
+    pub bucket: &'a Bucket,
+    pub session: &'a Session,
+    pub snap: Snapshot,
+    pub kv: KvStore,
+    pub opts: &'a Options,
+    root: String,
+    parallel: usize,
+    interrupt: Interrupt,
+    gate: &'a Gate,
+}
+
+impl Deployer<'_> {
+    /// Worker root `<worker_dir>/<bucket_id>`.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+}
+
+/// Runs a deploy. The caller holds the bucket lock (and ran `build` first for `-b`).
+pub fn run(bucket: &Bucket, session: &Session, opts: &Options, gate: &Gate) -> Result<Outcome> {
+    let mut cat = bucket.catalog()?;
+    let snap = Snapshot::load(cat.conn())?;
+    let kv = KvStore::load(cat.conn(), bucket.kv_key_path())?;
+    let names: Vec<String> = snap.jobs.iter().map(|j| j.name.clone()).collect();
+    let unknown: Vec<&String> = opts.jobs.iter().filter(|j| !names.contains(j)).collect();
+    if !unknown.is_empty() {
+        let u: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+        return Err(Error::bare(
+            Kind::Input,
+            format!(
+                "unknown jobs [{}]; valid jobs: {}",
+                u.join(", "),
+                names.join(", ")
+            ),
+        ));
+    }
+    let d = Deployer {
+        root: remote::root(&bucket.conf.worker_dir, &snap.bucket_id),
+        parallel: opts.parallel.unwrap_or(bucket.conf.parallelism).max(1),
+        interrupt: Interrupt::install(),
+        bucket,
+        session,
+        snap,
+        kv,
+        opts,
+        gate,
+    };
+    d.execute(&mut cat)
+}
+
+impl Deployer<'_> {
+    fn reconcile_inputs(&self) -> Vec<ReconcileInput> {
+        let in_catalog: BTreeSet<&str> = self
+            .snap
+            .workers
+            .iter()
+            .map(|w| w.worker_ip.as_str())
+            .collect();
+        self.snap
+            .allocations
+            .iter()
+            .filter(|a| a.removed || a.disabled)
+            .map(|a| {
+                let d = self.snap.deployments.get(&a.alloc_id);
+                ReconcileInput {
+                    job: a.job.clone(),
+                    worker_ip: a.worker_ip.clone(),
+                    alloc_id: a.alloc_id.clone(),
+                    removed: a.removed,
+                    disabled: a.disabled,
+                    deployed: d
+                        .is_some_and(|d| d.previous_hash.is_some() || d.runtime == "running"),
+                    running: d.is_some_and(|d| d.runtime == "running"),
+                    worker_in_catalog: in_catalog.contains(a.worker_ip.as_str()),
+                }
+            })
+            .collect()
+    }
+
+    fn execute(mut self, cat: &mut crate::catalog::Catalog) -> Result<Outcome> {
+        let flags = Flags {
+            force: self.opts.force,
+            sync_only: self.opts.sync_only,
+        };
+        let next_seq = self.snap.update_seq + 1;
+        let rec_items = plan::reconcile(&self.reconcile_inputs());
+        let rec_work = rec_items.iter().any(|r| r.stop || r.cleanup);
+        let mut bumped = false;
+        let mut unreachable: BTreeSet<String> = BTreeSet::new();
+        if rec_work && !self.opts.dry_run {
+            self.bump(cat, next_seq, &mut unreachable)?;
+            bumped = true;
+            let changes = self.reconcile(&rec_items)?;
+            let tx = cat.conn_mut().transaction()?;
+            reconcile::apply(&tx, &changes)?;
+            for job in &changes.purge_jobs {
+                purge_job_kv(&mut self.kv, job, &self.snap);
+            }
+            self.kv.persist(&tx, chrono::Utc::now().timestamp())?;
+            tx.commit()?;
+            // Later waves plan from the reconciled rows.
+            self.snap.deployments = deployments::all(cat.conn())?;
+        }
+
+        let mut waves: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for j in &self.snap.jobs {
+            if self.opts.jobs.is_empty() || self.opts.jobs.contains(&j.name) {
+                waves
+                    .entry(j.deployment_seq)
+                    .or_default()
+                    .push(j.name.clone());
+            }
+        }
+        let mut plan = Plan {
+            deployment_required: rec_work,
+            reconcile: rec_items,
+            waves: Vec::new(),
+        };
+        let mut outcomes = Vec::new();
+        let mut interrupted = false;
+        for (seq, jobs) in waves {
+            let mut wave = Wave {
+                deployment_seq: seq,
+                jobs: Vec::new(),
+            };
+            let mut staged_jobs = Vec::new();
+            for name in jobs {
+                let Some(job) = self.snap.job(&name).cloned() else {
+                    continue;
+                };
+                let env = staging::StageEnv {
+                    conn: cat.conn(),
+                    snap: &self.snap,
+                    kv: &self.kv,
+                    tmp: &self.bucket.tmp(),
+                    worker_dir: &self.bucket.conf.worker_dir,
+                    update_seq: next_seq,
+                    flags,
+                };
+                match staging::stage_job(&env, &job) {
+                    Ok(sj) => {
+                        let needs = sj.plan.needs_rollout();
+                        plan.deployment_required |= needs;
+                        wave.jobs.push(WaveJob {
+                            job: name.clone(),
+                            needs_rollout: needs,
+                            plan: Some(sj.plan.clone()),
+                            error: None,
+                        });
+                        staged_jobs.push(sj);
+                    }
+                    Err(e) => {
+                        plan.deployment_required = true;
+                        self.session.say(&format!("deploy: job \"{name}\": {e}"));
+                        wave.jobs.push(WaveJob {
+                            job: name.clone(),
+                            needs_rollout: false,
+                            plan: None,
+                            error: Some(e.to_string()),
+                        });
+                        outcomes.push((name, JobOutcome::Failed(e.to_string())));
+                    }
+                }
+            }
+            plan.waves.push(wave);
+            if self.opts.dry_run {
+                continue;
+            }
+            for sj in staged_jobs {
+                let name = sj.plan.job.clone();
+                if !sj.plan.needs_rollout() {
+                    if sj.plan.changes_anything() {
+                        self.commit_job(cat, &sj, &rollout::Progress::default(), true)?;
+                    }
+                    self.session.say(&format!(
+                        "deploy: skip job \"{name}\" (already promoted on all allocations)"
+                    ));
+                    let _ = self.session.sink.event(
+                        "deploy_skip",
+                        &[
+                            ("worker", "-"),
+                            ("job", &name),
+                            ("reason", "already_promoted"),
+                        ],
+                    );
+                    outcomes.push((name, JobOutcome::Skipped));
+                    continue;
+                }
+                if interrupted || self.interrupt.requested() {
+                    interrupted = true;
+                    outcomes.push((name, JobOutcome::Failed("interrupted".into())));
+                    continue;
+                }
+                if !bumped {
+                    self.bump(cat, next_seq, &mut unreachable)?;
+                    bumped = true;
+                }
+                let mut progress = rollout::Progress::default();
+                let unit = self.session.progress.start(&name);
+                let result = self.rollout(&sj, &mut progress);
+                self.commit_job(cat, &sj, &progress, result.is_ok())?;
+                match result {
+                    Ok(()) => {
+                        unit.finish_ok();
+                        outcomes.push((name, JobOutcome::Deployed));
+                    }
+                    Err(reason) => {
+                        unit.finish_failed(&reason);
+                        if reason == "interrupted" {
+                            interrupted = true;
+                        }
+                        self.session
+                            .say(&format!("deploy: job \"{name}\" failed: {reason}"));
+                        outcomes.push((name, JobOutcome::Failed(reason)));
+                    }
+                }
+            }
+        }
+        Ok(Outcome {
+            plan,
+            jobs: outcomes,
+            interrupted,
+        })
+    }
+
+    /// Increments `update_seq` in its own transaction and pushes the worker-level files
+    /// (`worker.json`, `jobs.json`, `bin/`) to every catalog worker.
+    fn bump(
+        &mut self,
+        cat: &crate::catalog::Catalog,
+        seq: i64,
+        unreachable: &mut BTreeSet<String>,
+    ) -> Result<()> {
+        maand_transport::check_host_tools(maand_transport::HOST_TOOLS)
+            .map_err(crate::session::transport_error)?;
+        meta::set(cat.conn(), "update_seq", &seq.to_string())?;
+        self.snap.update_seq = seq;
+        self.session.sink.set_seq(seq.max(0) as u64);
+        let tmp = self.bucket.tmp();
+        let mut dirs = Vec::new();
+        for w in &self.snap.workers {
+            let jobs: Vec<serde_json::Value> = self
+                .snap
+                .allocations
+                .iter()
+                .filter(|a| a.worker_ip == w.worker_ip && !a.removed)
+                .map(|a| serde_json::json!({ "job": a.job, "disabled": a.disabled as i32 }))
+                .collect();
+            let worker_json = serde_json::json!({
+                "bucket_id": self.snap.bucket_id,
+                "worker_id": w.worker_id,
+                "worker_ip": w.worker_ip,
+                "labels": w.labels.iter().collect::<Vec<_>>(),
+                "update_seq": seq,
+            });
+            let dir = crate::stage::stage_worker_files(
+                &tmp,
+                &w.worker_ip,
+                &worker_json,
+                &serde_json::Value::Array(jobs),
+            )?;
+            dirs.push((w.worker_ip.clone(), dir));
+        }
+        let root = self.root.clone();
+        let results = maand_transport::fan_out(dirs, self.parallel, |(ip, dir)| {
+            let spec = RsyncSpec::new(dir.clone(), root.clone())
+                .create_dest()
+                .exclude("/jobs");
+            self.session
+                .transport
+                .rsync(&Target::worker(ip.clone(), "rsync", "worker_files"), &spec)
+        });
+        for ((ip, _), r) in results {
+            if let Err(e) = r {
+                self.session
+                    .say(&format!("warning: deploy: worker {ip}: {e}"));
+                unreachable.insert(ip);
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits a job's deployment rows (promoted or not) and its KV checkpoint.
+    fn commit_job(
+        &mut self,
+        cat: &mut crate::catalog::Catalog,
+        sj: &staging::StagedJob,
+        progress: &rollout::Progress,
+        promoted: bool,
+    ) -> Result<()> {
+        let rows = self.promotion_rows(sj, progress, promoted);
+        let tx = cat.conn_mut().transaction()?;
+        for r in &rows {
+            deployments::upsert(&tx, r)?;
+        }
+        self.kv.persist(&tx, chrono::Utc::now().timestamp())?;
+        tx.commit()?;
+        for r in rows {
+            self.snap.deployments.insert(r.alloc_id.clone(), r);
+        }
+        Ok(())
+    }
+}
+
+/// After reconcile leaves a job with no non-removed allocation (spec 04 §8).
+fn purge_job_kv(kv: &mut KvStore, job: &str, snap: &Snapshot) {
+    for ns in [
+        format!("maand/job/{job}"),
+        format!("vars/bucket/job/{job}"),
+        format!("vars/job/{job}"),
+        format!("secrets/job/{job}"),
+    ] {
+        kv.purge(&ns);
+    }
+    for a in snap.allocations.iter().filter(|a| a.job == job) {
+        kv.purge(&format!("maand/job/{job}/worker/{}", a.worker_ip));
+    }
+}
