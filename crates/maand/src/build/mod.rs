@@ -9,6 +9,7 @@ pub mod placement;
 pub mod ports;
 pub mod resources;
 pub mod sequence;
+pub mod templates;
 
 use crate::bucket::Bucket;
 use crate::catalog::allocations::{self, AllocationRow};
@@ -81,6 +82,7 @@ pub fn load_workspace(bucket: &Bucket, warnings: &mut Warnings) -> Result<Worksp
 /// Runs the build; the caller holds the bucket lock.
 pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<Summary> {
     let ws = load_workspace(bucket, warnings)?;
+    templates::check(&ws)?;
     let planned = ws
         .jobs
         .iter()
@@ -438,11 +440,18 @@ pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<S
             kv.purge(&format!("maand/job/{name}/worker/{}", a.worker_ip));
         }
     }
-    for name in &removed_jobs {
+    // Jobs gone from the workspace: removed by this build, or by an earlier one (their
+    // allocation rows are all removed), so a later `--purge-job-kv` still reaches them.
+    let gone: BTreeSet<&str> = removed_jobs
+        .iter()
+        .map(String::as_str)
+        .chain(by_job.keys().copied().filter(|j| !names.contains(j)))
+        .collect();
+    for name in gone {
         purge_job(
             &mut kv,
             name,
-            by_job.get(name.as_str()).unwrap_or(&no_rows),
+            by_job.get(name).unwrap_or(&no_rows),
             opts.purge_job_kv,
         );
     }
