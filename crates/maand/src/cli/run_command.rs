@@ -4,8 +4,10 @@ use super::filters::csv;
 use crate::bucket::Bucket;
 use crate::catalog::{meta, workers};
 use crate::error::{Error, Kind, Result};
+use crate::health;
 use crate::run_command::{self, Selection};
 use crate::session::Session;
+use crate::snapshot::Snapshot;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -20,6 +22,10 @@ pub struct Args {
     /// Batch size.
     #[arg(short = 'c', long, default_value_t = 1, allow_negative_numbers = true)]
     concurrency: i64,
+    /// After each batch: pause 10 s, then the worker gate and every catalog job's health
+    /// check, in wait mode.
+    #[arg(long = "health_check")]
+    health_check: bool,
 }
 
 pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
@@ -58,7 +64,16 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
     };
     let targets = run_command::select(&all, &sel)?;
     let bucket_id = meta::bucket_id(cat.conn())?;
+    let snap = if args.health_check {
+        Some(Snapshot::load(cat.conn())?)
+    } else {
+        None
+    };
     let session = Session::open(bucket, "run_command", targets.len())?;
+    let gate = |_batch: usize| match &snap {
+        Some(snap) => health::after_batch(bucket, &session, snap, health::AFTER_BATCH_PAUSE),
+        None => Ok(()),
+    };
     let result = run_command::run(
         bucket,
         &session,
@@ -66,7 +81,7 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
         &targets,
         &script,
         args.concurrency as usize,
-        None,
+        snap.as_ref().map(|_| &gate as run_command::AfterBatch),
     );
     session.progress.finish();
     result.map(|_| 0)

@@ -1,0 +1,90 @@
+//! `maand collect facts` (alias `maand worker_facts`).
+
+use super::filters::csv;
+use crate::bucket::Bucket;
+use crate::build;
+use crate::error::Result;
+use crate::facts::{self, Options};
+use crate::session::Session;
+use crate::warnings::Warnings;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum What {
+    /// Probe worker memory and CPU over SSH and write them into workspace/workers.json.
+    Facts(FactsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FactsArgs {
+    /// Hosts from workers.json, comma-separated.
+    #[arg(short = 'w', long)]
+    workers: Option<String>,
+    /// Workers carrying any of these labels (case-insensitive), comma-separated.
+    #[arg(short = 'l', long)]
+    labels: Option<String>,
+    /// Probes running at once.
+    #[arg(short = 'c', long, default_value_t = 1, allow_negative_numbers = true)]
+    concurrency: i64,
+    /// Show the changes; do not write workers.json.
+    #[arg(long)]
+    dry_run: bool,
+    /// Run `maand build` after workers.json was updated.
+    #[arg(long)]
+    build: bool,
+}
+
+pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
+    match args.what {
+        What::Facts(a) => facts(bucket, a),
+    }
+}
+
+/// `collect facts`: probe, print the changes, then write (under the bucket lock) and build.
+pub fn facts(bucket: &Bucket, args: FactsArgs) -> Result<i32> {
+    let opts = Options {
+        workers: csv(args.workers.as_deref()),
+        labels: csv(args.labels.as_deref()),
+        concurrency: args.concurrency,
+    };
+    let session = Session::open(bucket, "collect_facts", 0)?;
+    let plan = facts::collect(bucket, &session, &opts);
+    session.progress.finish();
+    let plan = plan?;
+    for c in &plan.changes {
+        println!("{}", c.line(args.dry_run));
+    }
+    if args.dry_run {
+        println!("dry run: workers.json not modified");
+        return Ok(0);
+    }
+    if plan.is_noop() {
+        println!("workers.json already up to date");
+        return Ok(0);
+    }
+    let _lock = bucket.lock("collect facts")?;
+    let n = facts::apply(bucket, &plan.facts)?;
+    if n == 0 {
+        println!("workers.json already up to date");
+        return Ok(0);
+    }
+    println!("updated {n} worker(s) in workers.json");
+    if args.build {
+        let mut warnings = Warnings::default();
+        let result = build::run(
+            bucket,
+            &build::Options {
+                purge_job_kv: false,
+            },
+            &mut warnings,
+        );
+        warnings.emit();
+        println!("{}", result?);
+    }
+    Ok(0)
+}

@@ -1,0 +1,1 @@
+//! Fleet tests: the real `maand` binary against a local sshd fleet.
