@@ -40,6 +40,7 @@ enum What {
         common: Common,
     },
     /// Assigned ports.
+    #[command(name = "job_ports")]
     JobPorts {
         #[arg(long)]
         jobs: Option<String>,
@@ -80,6 +81,7 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
     let Some(what) = args.what else {
         use clap::CommandFactory;
         let mut cmd = super::Cli::command();
+        cmd.build(); // sets the usage name "maand cat"
         if let Some(c) = cmd.find_subcommand_mut("cat") {
             let _ = c.print_help();
         }

@@ -1,0 +1,69 @@
+//! The bucket lock (spec 00 principle 3, 03 §1): a held `data/maand.lock` makes a mutating
+//! command fail at once naming the holder; a killed holder's lock is taken over.
+
+use crate::harness::TestBucket;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A shell that takes the flock on fd 9, records itself as holder, then becomes `sleep`.
+fn hold_lock(b: &TestBucket) -> std::process::Child {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "exec 9>>data/maand.lock; flock -n 9 || exit 3; \
+             printf 'maand deploy (pid %s, since 2026-01-01T00:00:00Z)' $$ > data/maand.lock; \
+             echo locked; exec sleep 60",
+        )
+        .current_dir(b.root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn sh");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "locked\n", "holder failed to take the lock");
+    child
+}
+
+#[test]
+fn held_lock_fails_fast_and_dead_holder_is_taken_over() {
+    let b = TestBucket::example();
+    let mut holder = hold_lock(&b);
+    let pid = holder.id();
+    let start = Instant::now();
+    let err = b.fail(&["build"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "build waited for the lock"
+    );
+    assert_eq!(
+        err,
+        format!(
+            "error: bucket is locked by maand deploy (pid {pid}, since 2026-01-01T00:00:00Z)\n"
+        )
+    );
+    // Nothing was built.
+    assert_eq!(b.json(&["info"])["workers"], 0);
+    // Read-only commands do not take the lock.
+    b.ok(&["cat", "kv", "--output", "json"]);
+    b.ok(&["info"]);
+
+    // kill -9: the kernel drops the flock with the process.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let o = b.maand(&["build"]);
+    assert!(o.succeeded().starts_with("build: 3 workers"), "{o:#?}");
+    // The lock file is left empty after the build exits.
+    assert_eq!(b.read("data/maand.lock"), "");
+}
+
+#[test]
+fn lock_is_released_after_a_failed_build() {
+    let b = TestBucket::example_built();
+    b.write("workspace/workers.json", "{");
+    b.fail(&["build"]);
+    crate::harness::copy_tree(std::path::Path::new(crate::harness::EXAMPLE), b.root());
+    b.ok(&["build"]);
+}
