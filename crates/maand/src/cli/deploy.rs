@@ -55,7 +55,9 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
         return Err(Error::bare(Kind::Input, "--parallel must be at least 1"));
     }
     let session = Session::open(bucket, "deploy", 0)?;
-    let gate = |_d: &deploy::Deployer, _job: &str| -> Result<()> { Ok(()) };
+    let gate = |d: &deploy::Deployer, job: &str| {
+        crate::health::check_job(d.bucket, d.session, &d.snap, job, true)
+    };
     let outcome = deploy::run(bucket, &session, &opts, &gate);
     session.progress.finish();
     let outcome = outcome?;

@@ -12,8 +12,36 @@ pub struct Args {
     action: Action,
 }
 
+/// Flags shared by the lifecycle subcommands.
+#[derive(clap::Args, Debug)]
+struct Lifecycle {
+    /// Job name(s), comma-separated.
+    job: String,
+    /// Worker IPs to act on (default: every active allocation).
+    #[arg(long)]
+    allocations: Option<String>,
+    /// Health check after each batch.
+    #[arg(long)]
+    health_check: bool,
+}
+
 #[derive(Subcommand, Debug)]
 enum Action {
+    /// Run `make start` on the job's allocations.
+    Start(Lifecycle),
+    /// Run `make stop`.
+    Stop(Lifecycle),
+    /// Run `make restart`.
+    Restart(Lifecycle),
+    /// Run `make status`.
+    Status(Lifecycle),
+    /// Run any Makefile target.
+    Run {
+        #[command(flatten)]
+        l: Lifecycle,
+        #[arg(long)]
+        target: String,
+    },
     /// Scaffold workspace/jobs/<job>/ (manifest.json and Makefile); touches no catalog.
     Create {
         job: String,
@@ -26,7 +54,52 @@ enum Action {
 const MAKEFILE: &str = "start:\n\nstop:\n\nrestart:\n\nreload:\n\nstatus:\n";
 
 pub fn run(explicit: Option<&Path>, args: Args) -> Result<i32> {
-    match args.action {
+    let (l, target) = match args.action {
+        Action::Start(l) => (l, "start".to_string()),
+        Action::Stop(l) => (l, "stop".to_string()),
+        Action::Restart(l) => (l, "restart".to_string()),
+        Action::Status(l) => (l, "status".to_string()),
+        Action::Run { l, target } => (l, target),
+        create => return scaffold(explicit, create),
+    };
+    lifecycle(&super::open(explicit)?, l, &target)
+}
+
+fn lifecycle(bucket: &bucket::Bucket, l: Lifecycle, target: &str) -> Result<i32> {
+    use super::filters::{csv, validate};
+    let target = crate::job_control::target(target)?;
+    let mut health_check = l.health_check;
+    if target == "status" && health_check {
+        eprintln!("warning: --health_check is ignored by maand job status");
+        health_check = false;
+    }
+    let _lock = bucket.lock("job")?;
+    let cat = bucket.catalog()?;
+    let snap = crate::snapshot::Snapshot::load(cat.conn())?;
+    let mut allocated: Vec<String> = snap.allocations.iter().map(|a| a.job.clone()).collect();
+    allocated.dedup();
+    let jobs = validate("jobs", &csv(Some(&l.job)), &allocated)?.unwrap_or_default();
+    if jobs.is_empty() {
+        return Err(Error::bare(Kind::Input, "a job name is required"));
+    }
+    let workers: Vec<String> = snap.workers.iter().map(|w| w.worker_ip.clone()).collect();
+    let allocations =
+        validate("workers", &csv(l.allocations.as_deref()), &workers)?.unwrap_or_default();
+    let session = crate::session::Session::open(bucket, "job", 0)?;
+    let gate = |job: &str| crate::health::check_job(bucket, &session, &snap, job, true);
+    let req = crate::job_control::Request {
+        jobs,
+        allocations,
+        target,
+        health_check,
+    };
+    let result = crate::job_control::run(bucket, &session, &snap, &req, &gate);
+    session.progress.finish();
+    result.map(|_| 0)
+}
+
+fn scaffold(explicit: Option<&Path>, action: Action) -> Result<i32> {
+    match action {
         Action::Create { job, selectors } => {
             let mut warnings = crate::warnings::Warnings::default();
             let root = bucket::find_root(explicit)?;
@@ -59,5 +132,6 @@ pub fn run(explicit: Option<&Path>, args: Args) -> Result<i32> {
             println!("created workspace/jobs/{job}");
             Ok(0)
         }
+        _ => Ok(0),
     }
 }

@@ -3,10 +3,12 @@
 
 mod build;
 mod cat;
+mod cat_deployments;
 mod cat_kv;
 mod collect;
 mod deploy;
 mod filters;
+mod gc;
 mod health_check;
 mod info;
 mod init;
@@ -44,6 +46,8 @@ enum Command {
     Build(build::Args),
     /// Push jobs to workers and roll them out.
     Deploy(deploy::Args),
+    /// Finish removing deleted allocations and trim KV history.
+    Gc(gc::Args),
     /// Summary of the bucket.
     Info(info::Args),
     /// Inspect the catalog and KV store (read-only).
@@ -100,6 +104,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Init => init::run(explicit),
         Command::Build(a) => build::run(&open(explicit)?, a),
         Command::Deploy(a) => deploy::run(&open(explicit)?, a),
+        Command::Gc(a) => gc::run(&open(explicit)?, a),
         Command::Info(a) => info::run(&open(explicit)?, a),
         Command::Cat(a) => cat::run(&open(explicit)?, a),
         Command::Job(a) => job::run(explicit, a),
