@@ -23,11 +23,21 @@ pub(crate) struct ExecError {
     pub(crate) call: Option<(String, usize)>,
 }
 
-/// Non-local exits while walking: an error, or `break`/`continue`.
+/// Why a run stopped without output.
+pub(crate) enum Stop {
+    Error(ExecError),
+    /// Named templates nested deeper than this run's stack allowance; the
+    /// caller re-runs the (side-effect free) render on a bigger stack.
+    TooDeep,
+}
+
+/// Non-local exits while walking: an error, `break`/`continue`, or the
+/// stack allowance used up.
 enum Flow {
     Err(Box<ExecError>),
     Break,
     Continue,
+    TooDeep,
 }
 
 type Walk<T> = Result<T, Flow>;
@@ -44,6 +54,8 @@ pub(crate) struct Exec<'a> {
     base: usize,
     /// Named templates being executed, with the offset of their call.
     calls: Vec<(&'a str, usize)>,
+    /// Nesting of named templates this run may reach before [`Stop::TooDeep`].
+    depth_allowance: usize,
     at: usize,
 }
 
@@ -54,6 +66,7 @@ impl<'a> Exec<'a> {
         env: Env<'a>,
         dialect: Dialect,
         ctx: &Context,
+        depth_allowance: usize,
     ) -> Self {
         let s = Value::str;
         let mut fields = vec![
@@ -83,23 +96,25 @@ impl<'a> Exec<'a> {
             vars: vec![("$", Value::Context)],
             base: 0,
             calls: Vec::new(),
+            depth_allowance,
             at: 0,
         }
     }
 
-    pub(crate) fn run(mut self) -> Result<String, ExecError> {
+    pub(crate) fn run(mut self) -> Result<String, Stop> {
         match self.list(&self.prog.body, &Value::Context) {
             Ok(()) => Ok(self.out),
             Err(Flow::Err(mut e)) => {
                 e.detail = self.env.redact(std::mem::take(&mut e.detail));
-                Err(*e)
+                Err(Stop::Error(*e))
             }
+            Err(Flow::TooDeep) => Err(Stop::TooDeep),
             // The scanner rejects break/continue outside range.
-            Err(Flow::Break | Flow::Continue) => Err(ExecError {
+            Err(Flow::Break | Flow::Continue) => Err(Stop::Error(ExecError {
                 at: self.at,
                 detail: "break or continue outside range".into(),
                 call: None,
-            }),
+            })),
         }
     }
 
@@ -264,6 +279,9 @@ impl<'a> Exec<'a> {
         };
         if self.calls.len() >= MAX_DEPTH {
             return self.fail("template recursion too deep");
+        }
+        if self.calls.len() >= self.depth_allowance {
+            return Err(Flow::TooDeep);
         }
         let (old_base, call_at) = (self.base, self.at);
         self.base = self.vars.len();

@@ -54,7 +54,7 @@ pub struct Context {
 /// Which dialect: deploy (full function table, allocation dot context) or
 /// build-time `scrape.yaml.tpl` (spec 05 §7: only `.Job`, `.CurrentVersion`,
 /// `.NewVersion`; no `getOptional`, `scrapeConfigs`, `ruleFiles`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
     Deploy,
     Scrape,
@@ -125,8 +125,9 @@ pub fn check(path: &str, source: &str, dialect: Dialect) -> Result<(), TemplateE
 /// [`Dialect::Scrape`] only `job`, `current_version` and `new_version` of
 /// `ctx` are visible. `getSecret key` reads `secrets/job/<ctx.job>`.
 ///
-/// Files with `define`/`block` run on a helper thread with a large stack so
-/// that named templates can nest 1000 deep on any caller thread.
+/// A render whose named templates nest deeper than 32 restarts on a helper
+/// thread with a large stack, so that calls can nest 1000 deep whatever the
+/// caller's stack size.
 pub fn render(
     path: &str,
     source: &str,
@@ -136,24 +137,28 @@ pub fn render(
 ) -> Result<String, TemplateError> {
     let prog = parsed(path, source, dialect)?;
     let prog = &*prog;
-    let run = |kv: &dyn KvSource| {
+    let run = |kv: &dyn KvSource, depth| {
         let env = funcs::Env {
             kv,
             job: &ctx.job,
             secrets: Vec::new(),
         };
-        exec::Exec::new(prog, source, env, dialect, ctx).run()
+        exec::Exec::new(prog, source, env, dialect, ctx, depth).run()
     };
-    let result = if prog.defines.is_empty() {
-        run(kv)
-    } else {
-        offload::on_big_stack(kv, run).unwrap_or_else(|| {
-            Err(exec::ExecError {
-                at: 0,
-                detail: "the render thread failed".into(),
-                call: None,
-            })
-        })
+    // Rendering only reads, so a run that nests named templates deeper than
+    // the caller's stack allows can simply start over on a big stack.
+    let result = match run(kv, INLINE_CALL_DEPTH) {
+        Err(exec::Stop::TooDeep) => offload::on_big_stack(kv, |kv| run(kv, exec::MAX_DEPTH)),
+        other => Some(other),
+    };
+    let result = match result {
+        Some(Ok(out)) => Ok(out),
+        Some(Err(exec::Stop::Error(e))) => Err(e),
+        Some(Err(exec::Stop::TooDeep)) | None => Err(exec::ExecError {
+            at: 0,
+            detail: "the render thread failed".into(),
+            call: None,
+        }),
     };
     result.map_err(|e| {
         let mut err = error_at(
@@ -173,17 +178,30 @@ pub fn render(
     })
 }
 
+/// Named templates nested up to this depth run on the caller's thread
+/// (a few KiB of stack each); deeper renders restart on a helper thread.
+const INLINE_CALL_DEPTH: usize = 32;
+
 /// Parsed files kept per thread: deploy renders each file once per
 /// allocation, and parsing costs several times more than executing.
 const PARSED_MAX: usize = 64;
 
+/// Source text → its parses, one per dialect.
+type ParseCache = HashMap<String, Vec<(Dialect, Rc<tree::Program>)>>;
+
 thread_local! {
-    static PARSED: RefCell<HashMap<(Dialect, String), Rc<tree::Program>>> = RefCell::new(HashMap::new());
+    static PARSED: RefCell<ParseCache> = RefCell::new(HashMap::new());
 }
 
 fn parsed(path: &str, source: &str, dialect: Dialect) -> Result<Rc<tree::Program>, TemplateError> {
-    let key = (dialect, source.to_string());
-    if let Some(p) = PARSED.with(|c| c.borrow().get(&key).cloned()) {
+    let hit = PARSED.with(|c| {
+        c.borrow().get(source).and_then(|ps| {
+            ps.iter()
+                .find(|(d, _)| *d == dialect)
+                .map(|(_, p)| Rc::clone(p))
+        })
+    });
+    if let Some(p) = hit {
         return Ok(p);
     }
     let prog = Rc::new(parse(path, source, dialect)?);
@@ -192,7 +210,9 @@ fn parsed(path: &str, source: &str, dialect: Dialect) -> Result<Rc<tree::Program
         if c.len() >= PARSED_MAX {
             c.clear();
         }
-        c.insert(key, Rc::clone(&prog));
+        c.entry(source.to_string())
+            .or_default()
+            .push((dialect, Rc::clone(&prog)));
     });
     Ok(prog)
 }

@@ -183,15 +183,32 @@ fn short_circuit_skips_reads() {
 
 #[test]
 fn deep_recursion_works_on_a_small_stack_thread() {
-    let src = "{{ define \"r\" }}{{ if lt . 999 }}{{ template \"r\" (add . 1) }}{{ else }}{{ . }}{{ end }}{{ end }}{{ template \"r\" 0 }}";
-    let out = std::thread::Builder::new()
-        .stack_size(256 << 10)
-        .spawn(move || render("a.tpl", src, Dialect::Deploy, &ctx(), &Kv::new()))
-        .and_then(|h| {
-            h.join()
-                .map_err(|_| std::io::Error::other("render thread panicked"))
-        });
-    assert_eq!(out.ok(), Some(Ok("999".to_string())));
+    // 30 levels stay on the calling thread; 999 restart on the helper thread.
+    for (depth, want) in [(30, "30"), (999, "999")] {
+        let src = format!(
+            "{{{{ define \"r\" }}}}{{{{ if lt . {depth} }}}}{{{{ template \"r\" (add . 1) }}}}{{{{ else }}}}{{{{ . }}}}{{{{ end }}}}{{{{ end }}}}{{{{ template \"r\" 0 }}}}"
+        );
+        let out = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || render("a.tpl", &src, Dialect::Deploy, &ctx(), &Kv::new()))
+            .and_then(|h| {
+                h.join()
+                    .map_err(|_| std::io::Error::other("render thread panicked"))
+            });
+        assert_eq!(out.ok(), Some(Ok(want.to_string())));
+    }
+}
+
+#[test]
+fn recursion_stops_at_1000_nested_calls() {
+    let e = err(
+        "a.tpl",
+        "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}\n{{ template \"r\" 0 }}",
+    );
+    assert_eq!(
+        e.to_string(),
+        "a.tpl:1:17: template recursion too deep (in template \"r\" called at line 1)"
+    );
 }
 
 #[test]
