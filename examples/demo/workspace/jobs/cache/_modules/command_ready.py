@@ -1,0 +1,3 @@
+import maand
+
+print(f"cache on {maand.allocation_ip()} is ready")

@@ -1,0 +1,3 @@
+import maand
+
+print(f"warming web on {maand.allocation_ip()}")
