@@ -1,0 +1,145 @@
+//! `maand run_command` against real workers (spec 09 §5).
+
+use crate::harness::FleetBucket;
+use std::time::Duration;
+
+fn built(test: &str, n: usize) -> Option<FleetBucket> {
+    let b = FleetBucket::new(test, n)?;
+    b.maand(&["build"]).ok();
+    Some(b)
+}
+
+#[test]
+fn runs_in_bucket_dir_with_env_and_prefixed_output() {
+    let Some(b) = built("runs_in_bucket_dir_with_env_and_prefixed_output", 2) else {
+        return;
+    };
+    let id = b.bucket_id();
+    // Worker 0 was deployed to (its bucket dir exists); worker 1 was not.
+    std::fs::create_dir_all(b.fleet.worker_dir(0).join(&id)).unwrap();
+    let out = b
+        .maand(&[
+            "run_command",
+            "echo \"$BUCKET_ID $WORKER_IP\"; pwd; echo oops >&2",
+        ])
+        .ok();
+    let (h0, h1) = (b.host(0), b.host(1));
+    for h in [&h0, &h1] {
+        assert_eq!(out.count_line(&format!("{h} | {id} {h}")), 1, "{out:#?}");
+        assert_eq!(out.count_line(&format!("{h} ! oops")), 1, "{out:#?}");
+    }
+    assert_eq!(out.count_line(&format!("{h0} | /opt/worker/{id}")), 1);
+    assert_eq!(
+        out.count_line(&format!("{h1} | /root")),
+        1,
+        "login dir fallback"
+    );
+}
+
+#[test]
+fn filters_batches_and_exit_status() {
+    let Some(b) = FleetBucket::new("filters_batches_and_exit_status", 3) else {
+        return;
+    };
+    let (h0, h1, h2) = (b.host(0), b.host(1), b.host(2));
+    b.write(
+        "workspace/workers.json",
+        format!(
+            r#"[{{"host":"{h0}","labels":["db"]}},{{"host":"{h1}","labels":["web"]}},{{"host":"{h2}","labels":["web"]}}]"#
+        ),
+    );
+    b.maand(&["build"]).ok();
+
+    let out = b.maand(&["run_command", "echo hi", "-w", &h1]).ok();
+    assert_eq!(out.count_line(&format!("{h1} | hi")), 1);
+    out.lacks(&format!("{h0} |")).lacks(&format!("{h2} |"));
+
+    let out = b.maand(&["run_command", "echo hi", "-l", "web"]).ok();
+    out.lacks(&format!("{h0} |"));
+    assert_eq!(out.count_line(&format!("{h2} | hi")), 1);
+
+    b.maand(&["run_command", "true", "-w", "10.9.9.9"])
+        .failed()
+        .has("workers not in this bucket: [10.9.9.9]");
+    b.maand(&["run_command", "true", "-w", &h0, "-l", "web"])
+        .failed()
+        .has("specify either --workers or --labels, not both");
+
+    // Batches of 2: worker 0 fails in the first batch, so worker 2 (second batch) never runs.
+    let script = format!("echo ran; [ \"$WORKER_IP\" != {h0} ] || exit 3");
+    let out = b.maand(&["run_command", &script, "-c", "2"]).failed();
+    out.has(&format!("worker {h0}: command failed (exit 3)"));
+    assert_eq!(out.count_line(&format!("{h1} | ran")), 1);
+    out.lacks(&format!("{h2} | ran"));
+
+    // One batch of 3: everything runs.
+    let out = b.maand(&["run_command", "echo ran", "-c", "3"]).ok();
+    for h in [&h0, &h1, &h2] {
+        assert_eq!(out.count_line(&format!("{h} | ran")), 1);
+    }
+}
+
+#[test]
+fn hostname_on_four_workers_one_login_each() {
+    let Some(b) = built("hostname_on_four_workers_one_login_each", 4) else {
+        return;
+    };
+    let before: Vec<usize> = (0..4).map(|i| b.logins(i)).collect();
+    let out = b.maand(&["run_command", "hostname", "-c", "4"]).ok();
+    let host = String::from_utf8(
+        std::process::Command::new("hostname")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for i in 0..4 {
+        assert_eq!(
+            out.count_line(&format!("{} | {}", b.host(i), host.trim())),
+            1,
+            "{out:#?}"
+        );
+        // The prerequisite probe and the command share one multiplexed connection.
+        assert_eq!(
+            b.logins(i) - before[i],
+            1,
+            "worker {i}: one sshd login per process"
+        );
+    }
+}
+
+#[test]
+fn dead_worker_fails_fast_with_its_name() {
+    let Some(mut b) = built("dead_worker_fails_fast_with_its_name", 3) else {
+        return;
+    };
+    b.fleet.kill(2).unwrap();
+    let (h0, h1, dead) = (b.host(0), b.host(1), b.host(2));
+    // The prerequisite check runs before anything: a dead worker stops the whole run,
+    // named with OpenSSH's message, within the connect timeout (3 s) plus a margin.
+    let out = b.maand(&["run_command", "echo alive", "-c", "3"]).failed();
+    assert!(
+        out.took < Duration::from_secs(3 + 7),
+        "connect timeout 3 s + margin, took {:?}",
+        out.took
+    );
+    out.has(&format!(
+        "worker {dead}: ssh: connect to host {dead} port 2222: Connection refused"
+    ))
+    .lacks(&format!("worker {h0}:"))
+    .lacks("alive");
+    // Leaving the dead worker out, the others run.
+    let out = b
+        .maand(&[
+            "run_command",
+            "echo alive",
+            "-w",
+            &format!("{h0},{h1}"),
+            "-c",
+            "2",
+        ])
+        .ok();
+    for h in [&h0, &h1] {
+        assert_eq!(out.count_line(&format!("{h} | alive")), 1, "{out:#?}");
+    }
+}
