@@ -61,6 +61,8 @@ struct Worker {
     child: Option<Child>,
     pid: Option<i32>,
     mnt_ns: Option<String>,
+    /// Keeps the namespace (and so its id) alive while we may scan for it.
+    ns_pin: Option<File>,
 }
 
 /// A running local fleet. Dropping it kills every process of every worker (by recorded
@@ -134,6 +136,7 @@ impl Fleet {
                 child: None,
                 pid: None,
                 mnt_ns: None,
+                ns_pin: None,
             });
         }
         for i in 0..opts.workers {
@@ -216,6 +219,7 @@ impl Fleet {
         }
         w.pid = None;
         w.mnt_ns = None;
+        w.ns_pin = None;
         Ok(())
     }
 
@@ -445,6 +449,7 @@ impl Fleet {
         w.pid = Some(child.id() as i32);
         w.child = Some(child);
         w.mnt_ns = None;
+        w.ns_pin = None;
         Ok(())
     }
 
@@ -483,11 +488,15 @@ impl Fleet {
         if exe != Path::new(SSHD) {
             return Err(fail(format!("pid {pid} is {}, not {SSHD}", exe.display())));
         }
-        let ns = procs::mount_ns(pid);
-        if ns.is_none() || ns == procs::own_mount_ns() {
+        // `pid` is our unreaped child, so it names this sshd and no other process.
+        let Some((pin, ns)) = procs::pin_ns(pid) else {
+            return Err(fail(format!("cannot open /proc/{pid}/ns/mnt")));
+        };
+        if Some(&ns) == procs::own_mount_ns().as_ref() {
             return Err(fail("sshd is not in a private mount namespace".into()));
         }
-        w.mnt_ns = ns;
+        w.mnt_ns = Some(ns);
+        w.ns_pin = Some(pin);
         Ok(())
     }
 }

@@ -4,6 +4,10 @@
 //! an existing multiplexed connection would keep working: not a dead host. Every process
 //! of a worker (listener, sessions, daemons its jobs started) shares the worker's private
 //! mount namespace, so the namespace identifies them exactly; we never match by name.
+//!
+//! A namespace id (`mnt:[inode]`) is recycled as soon as the namespace dies, possibly for
+//! the next fleet's worker. So a scan is only trusted while we *pin* the namespace with an
+//! open handle on its `/proc/<pid>/ns/mnt` ([`pin_ns`]): a pinned namespace cannot die.
 
 use std::fs;
 use std::path::Path;
@@ -16,6 +20,14 @@ pub(crate) fn mount_ns(pid: i32) -> Option<String> {
     fs::read_link(format!("/proc/{pid}/ns/mnt"))
         .ok()
         .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// Open (pin) the mount namespace of `pid` and return the handle with its id.
+pub(crate) fn pin_ns(pid: i32) -> Option<(fs::File, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let file = fs::File::open(format!("/proc/{pid}/ns/mnt")).ok()?;
+    let ino = file.metadata().ok()?.ino();
+    Some((file, format!("mnt:[{ino}]")))
 }
 
 /// Our own mount namespace: a worker's must differ, or we would signal the whole host.
@@ -46,13 +58,14 @@ pub(crate) fn signal(pid: i32, sig: Signal) {
 }
 
 /// Signal the listener first (so it forks no new sessions), then everything in its
-/// namespace; repeat the scan to catch processes forked meanwhile.
+/// namespace; repeat the scan to catch processes forked meanwhile. The caller must hold a
+/// pin of `ns` ([`pin_ns`]).
 pub(crate) fn signal_worker(listener: Option<i32>, ns: Option<&str>, sig: Signal) {
     if let Some(pid) = listener {
         signal(pid, sig);
     }
     if let Some(ns) = ns {
-        for _ in 0..3 {
+        for _ in 0..5 {
             let pids = pids_in_ns(ns);
             if pids.is_empty() {
                 break;

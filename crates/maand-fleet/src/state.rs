@@ -143,18 +143,20 @@ impl FleetState {
     pub fn stop(&self) -> Result<usize, FleetError> {
         let mut stopped = 0;
         for w in &self.workers {
-            let listener = w.pid.filter(|&pid| procs::is_our_process(pid, &w.config));
-            // The namespace is trusted only while our listener is in it, or when no
-            // process claims the pid any more (sessions may linger after the listener).
-            let ns_ok = match listener {
-                Some(pid) => procs::mount_ns(pid) == w.mnt_ns,
-                None => true,
+            let Some(pid) = w.pid.filter(|&pid| procs::is_our_process(pid, &w.config)) else {
+                // Listener gone: its namespace may be gone too and its id reused by another
+                // fleet, so there is nothing we may safely scan for.
+                continue;
             };
-            if listener.is_some() {
-                stopped += 1;
-            }
-            let ns = if ns_ok { w.mnt_ns.as_deref() } else { None };
-            procs::signal_worker(listener, ns, Signal::SIGKILL);
+            stopped += 1;
+            // Pin the namespace, then trust the scan only if it is the recorded one.
+            let pin = procs::pin_ns(pid);
+            let ns = match &pin {
+                Some((_, ns)) if Some(ns) == w.mnt_ns.as_ref() => Some(ns.as_str()),
+                _ => None,
+            };
+            procs::signal_worker(Some(pid), ns, Signal::SIGKILL);
+            drop(pin);
         }
         let path = self.root.join(STATE_FILE);
         fs::remove_file(&path).map_err(|e| FleetError::State {
