@@ -19,6 +19,7 @@ use interrupt::Interrupt;
 use maand_transport::{RsyncSpec, Target};
 use report::{JobOutcome, Plan, Wave, WaveJob};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -55,7 +56,8 @@ pub struct Deployer<'a> {
     pub bucket: &'a Bucket,
     pub session: &'a Session,
     pub snap: Snapshot,
-    pub kv: KvStore,
+    /// The deploy's KV session, shared with the hooks' runtime API.
+    pub kv: Arc<Mutex<KvStore>>,
     pub opts: &'a Options,
     root: String,
     parallel: usize,
@@ -64,6 +66,11 @@ pub struct Deployer<'a> {
 }
 
 impl Deployer<'_> {
+    /// The KV session (a poisoned lock only means a hook thread panicked; the data stays valid).
+    pub fn kv(&self) -> MutexGuard<'_, KvStore> {
+        self.kv.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Worker root `<worker_dir>/<bucket_id>`.
     pub fn root(&self) -> &str {
         &self.root
@@ -74,7 +81,7 @@ impl Deployer<'_> {
 pub fn run(bucket: &Bucket, session: &Session, opts: &Options, gate: &Gate) -> Result<Outcome> {
     let mut cat = bucket.catalog()?;
     let snap = Snapshot::load(cat.conn())?;
-    let kv = KvStore::load(cat.conn(), bucket.kv_key_path())?;
+    let kv = Arc::new(Mutex::new(KvStore::load(cat.conn(), bucket.kv_key_path())?));
     let names: Vec<String> = snap.jobs.iter().map(|j| j.name.clone()).collect();
     let unknown: Vec<&String> = opts.jobs.iter().filter(|j| !names.contains(j)).collect();
     if !unknown.is_empty() {
@@ -147,10 +154,12 @@ impl Deployer<'_> {
             let changes = self.reconcile(&rec_items)?;
             let tx = cat.conn_mut().transaction()?;
             reconcile::apply(&tx, &changes)?;
+            let mut kv = self.kv();
             for job in &changes.purge_jobs {
-                purge_job_kv(&mut self.kv, job, &self.snap);
+                purge_job_kv(&mut kv, job, &self.snap);
             }
-            self.kv.persist(&tx, chrono::Utc::now().timestamp())?;
+            kv.persist(&tx, chrono::Utc::now().timestamp())?;
+            drop(kv);
             tx.commit()?;
             // Later waves plan from the reconciled rows.
             self.snap.deployments = deployments::all(cat.conn())?;
@@ -182,16 +191,19 @@ impl Deployer<'_> {
                 let Some(job) = self.snap.job(&name).cloned() else {
                     continue;
                 };
+                let kv = self.kv();
                 let env = staging::StageEnv {
                     conn: cat.conn(),
                     snap: &self.snap,
-                    kv: &self.kv,
+                    kv: &kv,
                     tmp: &self.bucket.tmp(),
                     worker_dir: &self.bucket.conf.worker_dir,
                     update_seq: next_seq,
                     flags,
                 };
-                match staging::stage_job(&env, &job) {
+                let staged = staging::stage_job(&env, &job);
+                drop(kv);
+                match staged {
                     Ok(sj) => {
                         let needs = sj.plan.needs_rollout();
                         plan.deployment_required |= needs;
@@ -347,7 +359,7 @@ impl Deployer<'_> {
         for r in &rows {
             deployments::upsert(&tx, r)?;
         }
-        self.kv.persist(&tx, chrono::Utc::now().timestamp())?;
+        self.kv().persist(&tx, chrono::Utc::now().timestamp())?;
         tx.commit()?;
         for r in rows {
             self.snap.deployments.insert(r.alloc_id.clone(), r);

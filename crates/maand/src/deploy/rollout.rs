@@ -80,7 +80,7 @@ impl Deployer<'_> {
             .map(|a| a.worker_ip.clone())
             .collect();
         let stored = self
-            .kv
+            .kv()
             .get(&format!("maand/job/{}", job.name), "rollout_order")
             .ok()
             .flatten();
