@@ -1,0 +1,1 @@
+{{if true}}a{{else if false}}b{{else}}c{{end}}{{range $i,$v:=split "x,y" ","}}{{$i}}{{$v}}{{end}}{{with $w:=.Job}}{{$w}}{{end}}

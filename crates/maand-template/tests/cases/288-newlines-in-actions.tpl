@@ -1,0 +1,10 @@
+{{
+if
+true
+}}a{{
+end
+}}{{- 
+range split "p" ","
+-}}
+[{{.}}]
+{{- end}}

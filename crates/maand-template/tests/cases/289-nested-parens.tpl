@@ -1,0 +1,1 @@
+{{ ((((len "abc")))) }} {{ (index (split (printf "%s,%s" "a" (upper "b")) ",") 1) }}
