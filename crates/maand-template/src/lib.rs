@@ -37,17 +37,27 @@ use std::rc::Rc;
 /// Values of the dot context at deploy (spec 05 §2).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Context {
+    /// `.AllocationID`: the allocation UUID.
     pub allocation_id: String,
+    /// `.Job`: the job name; also selects `secrets/job/<job>` for `getSecret`.
     pub job: String,
+    /// `.CurrentVersion`: last promoted version on the allocation (`0.0.0` if none).
     pub current_version: String,
+    /// `.NewVersion`: the target version.
     pub new_version: String,
+    /// `.WorkerIP`.
     pub worker_ip: String,
+    /// `.WorkerID`: the worker UUID.
     pub worker_id: String,
-    /// Worker labels, ascending (always includes `worker`).
+    /// `.Labels`: worker labels, ascending (always includes `worker`).
     pub labels: Vec<String>,
+    /// `.BucketID`.
     pub bucket_id: String,
+    /// `.UpdateSeq`: the bucket update sequence of this deploy run.
     pub update_seq: i64,
+    /// `.BucketPath`: `/opt/worker/<bucket_id>`.
     pub bucket_path: String,
+    /// `.JobPath`: `/opt/worker/<bucket_id>/jobs/<job>`.
     pub job_path: String,
 }
 
@@ -94,11 +104,13 @@ pub enum ErrorKind {
 /// `template error: job <job>, worker <ip>, `.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TemplateError {
+    /// The path given to [`check`] or [`render`].
     pub path: String,
     /// 1-based line of the failing action's `{{`.
     pub line: usize,
     /// 1-based column, in characters, of the failing action's `{{`.
     pub col: usize,
+    /// What went wrong, e.g. `function "foo" not defined`.
     pub detail: String,
     pub kind: ErrorKind,
 }

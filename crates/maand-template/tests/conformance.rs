@@ -138,7 +138,10 @@ enum Expected {
 fn cases_dir() -> (PathBuf, bool) {
     match std::env::var_os("MAAND_TEMPLATE_CASES") {
         Some(dir) => (PathBuf::from(dir), false),
-        None => (Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases"), true),
+        None => (
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases"),
+            true,
+        ),
     }
 }
 
@@ -236,7 +239,11 @@ fn run_case(name: &str, src: &str) -> Result<String, TemplateError> {
 #[test]
 fn conformance_corpus() {
     let (dir, committed) = cases_dir();
-    let overrides = if committed { overrides() } else { BTreeMap::new() };
+    let overrides = if committed {
+        overrides()
+    } else {
+        BTreeMap::new()
+    };
     let mut names: Vec<String> = fs::read_dir(&dir)
         .expect("tests/cases")
         .filter_map(|e| {
@@ -248,7 +255,11 @@ fn conformance_corpus() {
         })
         .collect();
     names.sort();
-    assert!(!committed || names.len() >= 80, "corpus too small: {}", names.len());
+    assert!(
+        !committed || names.len() >= 80,
+        "corpus too small: {}",
+        names.len()
+    );
     for name in overrides.keys() {
         assert!(names.contains(name), "override for unknown case {name}");
     }
