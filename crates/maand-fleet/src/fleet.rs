@@ -286,28 +286,7 @@ impl Fleet {
     /// `<bucket>/secrets/worker.key` (0600) and return the `workers.json` text and the
     /// `maand.conf` lines; writing them is up to the caller.
     pub fn configure_bucket(&self, bucket: &Path) -> Result<BucketFragment, FleetError> {
-        let secrets = bucket.join("secrets");
-        fs::create_dir_all(&secrets).map_err(io_err(format!("create {}", secrets.display())))?;
-        let key = secrets.join("worker.key");
-        fs::copy(self.client_key(), &key)
-            .map_err(io_err(format!("copy client key to {}", key.display())))?;
-        fs::set_permissions(&key, fs::Permissions::from_mode(0o600))
-            .map_err(io_err(format!("chmod 0600 {}", key.display())))?;
-        let hosts: Vec<serde_json::Value> = self
-            .hosts()
-            .into_iter()
-            .map(|h| serde_json::json!({ "host": h }))
-            .collect();
-        let mut workers_json = serde_json::to_string_pretty(&hosts).unwrap_or_else(|_| "[]".into());
-        workers_json.push('\n');
-        let maand_conf = format!(
-            "ssh_user = \"root\"\nssh_port = {}\nuse_sudo = false\nssh_key = \"worker.key\"\n",
-            self.port
-        );
-        Ok(BucketFragment {
-            workers_json,
-            maand_conf,
-        })
+        configure_bucket(bucket, &self.client_key(), &self.hosts(), self.port)
     }
 
     /// Leave the workers running after this value is dropped (the `maand-fleet start`
@@ -511,6 +490,34 @@ impl Drop for Fleet {
             let _ = fs::remove_dir_all(&self.root);
         }
     }
+}
+
+/// Shared by [`Fleet::configure_bucket`] and [`crate::FleetState::configure_bucket`].
+pub(crate) fn configure_bucket(
+    bucket: &Path,
+    client_key: &Path,
+    hosts: &[String],
+    port: u16,
+) -> Result<BucketFragment, FleetError> {
+    let secrets = bucket.join("secrets");
+    fs::create_dir_all(&secrets).map_err(io_err(format!("create {}", secrets.display())))?;
+    let key = secrets.join("worker.key");
+    fs::copy(client_key, &key).map_err(io_err(format!("copy client key to {}", key.display())))?;
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600))
+        .map_err(io_err(format!("chmod 0600 {}", key.display())))?;
+    let entries: Vec<serde_json::Value> = hosts
+        .iter()
+        .map(|h| serde_json::json!({ "host": h }))
+        .collect();
+    let mut workers_json = serde_json::to_string_pretty(&entries).unwrap_or_else(|_| "[]".into());
+    workers_json.push('\n');
+    let maand_conf = format!(
+        "ssh_user = \"root\"\nssh_port = {port}\nuse_sudo = false\nssh_key = \"worker.key\"\n"
+    );
+    Ok(BucketFragment {
+        workers_json,
+        maand_conf,
+    })
 }
 
 /// The sshd config of worker `i`: key-only root login, keys from the fleet directory

@@ -8,7 +8,10 @@ use maand_fleet::{Fleet, FleetOptions, FleetState, DEFAULT_PORT};
 const USAGE: &str = "usage:
   maand-fleet start --workers N --state DIR [--port PORT]   start N sshd workers, detached
   maand-fleet stop --state DIR                              stop them (by recorded pids)
-  maand-fleet status --state DIR                            show each worker's state";
+  maand-fleet status --state DIR                            show each worker's state
+  maand-fleet bucket --state DIR --bucket B [--print workers-json|maand-conf]
+      copy the client key to B/secrets/worker.key and print the workers.json text and
+      the maand.conf lines for the fleet (both, with headers, unless --print picks one)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -104,6 +107,27 @@ fn run(args: &[String]) -> Result<(), String> {
                     (false, _) => "stopped",
                 };
                 println!("{}:{}\tpid {pid}\t{state}", w.host, fleet.port);
+            }
+            Ok(())
+        }
+        "bucket" => {
+            let fleet = FleetState::read(&state).map_err(|e| e.to_string())?;
+            let bucket = flag(args, "--bucket")
+                .map(PathBuf::from)
+                .ok_or_else(|| format!("--bucket B is required\n{USAGE}"))?;
+            let frag = fleet.configure_bucket(&bucket).map_err(|e| e.to_string())?;
+            match flag(args, "--print") {
+                Some("workers-json") => print!("{}", frag.workers_json),
+                Some("maand-conf") => print!("{}", frag.maand_conf),
+                Some(other) => {
+                    return Err(format!(
+                        "--print must be workers-json or maand-conf, not {other:?}"
+                    ))
+                }
+                None => print!(
+                    "# workspace/workers.json\n{}# maand.conf\n{}",
+                    frag.workers_json, frag.maand_conf
+                ),
             }
             Ok(())
         }

@@ -107,6 +107,12 @@ impl FleetState {
         })
     }
 
+    /// [`crate::Fleet::configure_bucket`] for a detached fleet.
+    pub fn configure_bucket(&self, bucket: &Path) -> Result<crate::BucketFragment, FleetError> {
+        let hosts: Vec<String> = self.workers.iter().map(|w| w.host.clone()).collect();
+        crate::fleet::configure_bucket(bucket, &self.client_key, &hosts, self.port)
+    }
+
     /// Liveness of each worker.
     pub fn status(&self) -> Vec<WorkerStatus> {
         self.workers

@@ -237,6 +237,22 @@ fn the_binary_starts_reports_and_stops_a_detached_fleet() {
         "{text}"
     );
 
+    let bucket = tempfile::tempdir().unwrap();
+    let printed = Command::new(bin)
+        .args(["bucket", "--state", dir, "--bucket"])
+        .arg(bucket.path())
+        .args(["--print", "workers-json"])
+        .output()
+        .unwrap();
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let text = String::from_utf8(printed.stdout).unwrap();
+    assert!(text.starts_with("[\n  {\n    \"host\": "), "{text}");
+    assert!(bucket.path().join("secrets/worker.key").exists());
+
     let stop = Command::new(bin)
         .args(["stop", "--state", dir])
         .output()

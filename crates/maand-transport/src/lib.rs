@@ -40,7 +40,7 @@ pub use observer::{
 };
 pub use prereq::{check_host_tools, find_on_path, PrerequisiteReport, HOST_TOOLS, WORKER_TOOLS};
 pub use process::CommandOutput;
-pub use quote::quote;
+pub use quote::{quote, try_quote};
 pub use remote_command::RemoteCommand;
 pub use rsync::{rsync_argv, RsyncSpec};
 pub use settings::{control_dir_for_bucket, ensure_control_dir, SshSettings};

@@ -29,7 +29,7 @@ pub fn quote(s: &str) -> Cow<'_, str> {
 }
 
 /// Quote `s`, rejecting NUL bytes with a typed error naming `what`.
-pub(crate) fn try_quote(what: &'static str, s: &str) -> Result<String, TransportError> {
+pub fn try_quote(what: &'static str, s: &str) -> Result<String, TransportError> {
     if s.contains('\0') {
         return Err(TransportError::InvalidArgument {
             what,
