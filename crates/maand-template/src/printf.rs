@@ -419,11 +419,11 @@ impl Printer<'_> {
             'X' => self.fmt_int(n, 16, verb, true),
             'c' => {
                 let c = rune(n);
-                self.pad_spaces(c.encode_utf8(&mut [0; 4]));
+                self.pad(c.encode_utf8(&mut [0; 4]));
             }
             'q' => {
                 let q = quote_with(rune(n).encode_utf8(&mut [0; 4]), '\'', self.f.plus);
-                self.pad_spaces(&q);
+                self.pad(&q);
             }
             'U' => self.fmt_unicode(n as u64),
             _ => self.bad_verb(verb, &Value::Int(n)),
