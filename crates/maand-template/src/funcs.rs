@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use crate::printf::sprintf;
-use crate::value::{go_quote, sprint, write_value, Value};
+use crate::value::{go_quote, is_print, sprint, write_value, Value};
 use crate::{Dialect, KvSource};
 
 /// Every function a template may call. `call` is deliberately absent.
@@ -291,7 +291,7 @@ pub(crate) fn call(f: Func, args: &[Value], env: &mut Env<'_>) -> Result<Value, 
         }
         Printf => Value::str(&sprintf(s(0), &args[1..])?),
         Html => Value::str(&gotmpl::html_escape(&escaper_input(args)?)),
-        Js => Value::str(&gotmpl::js_escape(&escaper_input(args)?)),
+        Js => Value::str(&js_escape(&escaper_input(args)?)),
         Urlquery => Value::str(&gotmpl::url_encode(&escaper_input(args)?)),
         And | Or => args.last().cloned().unwrap_or(Value::Missing),
     })
@@ -511,6 +511,24 @@ fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         (Value::Str(x), Value::Str(y)) => x < y,
         _ => return Err(BAD_TYPE.into()),
     })
+}
+
+/// Go's `JSEscapeString`: gotmpl's version leaves non-printable non-ASCII
+/// characters (U+00A0, U+200B, …) unescaped.
+fn js_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            '<' | '>' | '&' | '=' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if c < ' ' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if c.is_ascii() || is_print(c) => out.push(c),
+            c => out.push_str(&format!("\\u{:04X}", c as u32)),
+        }
+    }
+    out
 }
 
 /// Go's `evalArgs` for the escapers: a lone string as is, else `Sprint`.

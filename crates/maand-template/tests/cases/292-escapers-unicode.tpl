@@ -1,0 +1,1 @@
+{{ js "a\u00a0b\u200bc\u2028d\x7fe\U0001F600f\U000E0001g" }}|{{ html "\x00\u00a0" }}|{{ urlquery "\u00a0~ +" }}
