@@ -214,19 +214,10 @@ pub(crate) fn call(f: Func, args: &[Value], env: &mut Env<'_>) -> Result<Value, 
         }
     };
     Ok(match f {
-        Get | GetOptional => {
-            let call = format!("{} {} {}", f.name(), go_quote(s(0)), go_quote(s(1)));
-            read(env, &call, s(0), s(1), f == GetOptional)?
-        }
+        Get | GetOptional => read(env, f, s(0), s(1))?,
         GetSecret => {
             let ns = format!("secrets/job/{}", env.job);
-            read(
-                env,
-                &format!("getSecret {}", go_quote(s(0))),
-                &ns,
-                s(0),
-                false,
-            )?
+            read(env, f, &ns, s(0))?
         }
         Keys => {
             let mut keys = env
@@ -297,15 +288,14 @@ pub(crate) fn call(f: Func, args: &[Value], env: &mut Env<'_>) -> Result<Value, 
     })
 }
 
-/// One KV read; `call` is the quoted call the error names (spec 05 §6).
-/// The caller's error text never contains a value, so secrets stay out.
-fn read(
-    env: &mut Env<'_>,
-    call: &str,
-    ns: &str,
-    key: &str,
-    optional: bool,
-) -> Result<Value, String> {
+/// One KV read. Errors quote the call as written (spec 05 §6:
+/// `get "ns" "key": …`); the caller's error text never contains a value,
+/// so secrets stay out.
+fn read(env: &mut Env<'_>, f: Func, ns: &str, key: &str) -> Result<Value, String> {
+    let call = || match f {
+        Func::GetSecret => format!("getSecret {}", go_quote(key)),
+        _ => format!("{} {} {}", f.name(), go_quote(ns), go_quote(key)),
+    };
     match env.kv.get(ns, key) {
         Ok(Some(v)) => {
             let value = Value::str(&v);
@@ -314,9 +304,12 @@ fn read(
             }
             Ok(value)
         }
-        Ok(None) if optional => Ok(Value::str("")),
-        Ok(None) => Err(format!("{call}: key not found: namespace {ns}, key {key}")),
-        Err(e) => Err(format!("{call}: {e}")),
+        Ok(None) if f == Func::GetOptional => Ok(Value::str("")),
+        Ok(None) => Err(format!(
+            "{}: key not found: namespace {ns}, key {key}",
+            call()
+        )),
+        Err(e) => Err(format!("{}: {e}", call())),
     }
 }
 

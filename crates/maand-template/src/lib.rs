@@ -30,7 +30,6 @@ mod tree;
 mod value;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
@@ -198,20 +197,18 @@ const INLINE_CALL_DEPTH: usize = 32;
 /// allocation, and parsing costs several times more than executing.
 const PARSED_MAX: usize = 64;
 
-/// Source text → its parses, one per dialect.
-type ParseCache = HashMap<String, Vec<(Dialect, Rc<tree::Program>)>>;
-
 thread_local! {
-    static PARSED: RefCell<ParseCache> = RefCell::new(HashMap::new());
+    /// Recently parsed files. A short list compared by length first is
+    /// cheaper than hashing whole sources on every render.
+    static PARSED: RefCell<Vec<(Dialect, String, Rc<tree::Program>)>> = const { RefCell::new(Vec::new()) };
 }
 
 fn parsed(path: &str, source: &str, dialect: Dialect) -> Result<Rc<tree::Program>, TemplateError> {
     let hit = PARSED.with(|c| {
-        c.borrow().get(source).and_then(|ps| {
-            ps.iter()
-                .find(|(d, _)| *d == dialect)
-                .map(|(_, p)| Rc::clone(p))
-        })
+        c.borrow()
+            .iter()
+            .find(|(d, s, _)| *d == dialect && s.len() == source.len() && s == source)
+            .map(|(_, _, p)| Rc::clone(p))
     });
     if let Some(p) = hit {
         return Ok(p);
@@ -220,11 +217,9 @@ fn parsed(path: &str, source: &str, dialect: Dialect) -> Result<Rc<tree::Program
     PARSED.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= PARSED_MAX {
-            c.clear();
+            c.remove(0);
         }
-        c.entry(source.to_string())
-            .or_default()
-            .push((dialect, Rc::clone(&prog)));
+        c.push((dialect, source.to_string(), Rc::clone(&prog)));
     });
     Ok(prog)
 }
