@@ -410,7 +410,7 @@ impl<'a> Exec<'a> {
             }
             Expr::Identifier(_, name) => self.call(name, &[], dot, None),
             Expr::String(_, s) => Ok(Value::str(s)),
-            Expr::Number(_, n) => self.number(*n),
+            Expr::Number(pos, n) => self.number(*n, pos.offset),
             Expr::Bool(_, b) => Ok(Value::Bool(*b)),
             Expr::Nil(_) => self.fail("nil is not supported"),
             Expr::Pipe(_, p) => self.pipe_value(p, dot),
@@ -421,11 +421,11 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn number(&self, n: Number) -> Walk<Value> {
+    fn number(&self, n: Number, at: usize) -> Walk<Value> {
         match n {
             Number::Int(i) => Ok(Value::Int(i)),
             Number::Float(f) => Ok(Value::Float(f)),
-            Number::Uint(u) => self.fail(format!("{u} overflows int")),
+            Number::Uint(_) => self.fail(format!("{} overflows int", literal_at(self.src, at))),
         }
     }
 

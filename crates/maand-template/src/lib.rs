@@ -23,6 +23,7 @@
 
 mod exec;
 mod funcs;
+mod number;
 mod offload;
 mod printf;
 mod scan;

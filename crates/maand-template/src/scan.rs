@@ -24,7 +24,13 @@ pub(crate) struct Scan {
     pub(crate) actions: Vec<usize>,
     /// Offsets of the `{{` of comments (now no-op actions to drop).
     pub(crate) comments: Vec<usize>,
+    /// Number literals by offset, read as Go reads them; gotmpl sees `0`.
+    pub(crate) numbers: Vec<(usize, Number)>,
 }
+
+use gotmpl::parse::Number;
+
+use crate::number::{parse_number, scan_number};
 
 /// A structural error at the action starting at `offset`.
 #[derive(Debug)]
@@ -66,6 +72,7 @@ pub(crate) fn scan(src: &str) -> Result<Scan, ScanError> {
     let mut texts = Vec::new();
     let mut actions = Vec::new();
     let mut comments = Vec::new();
+    let mut numbers = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut trim_next = false;
     let mut i = 0;
@@ -116,7 +123,12 @@ pub(crate) fn scan(src: &str) -> Result<Scan, ScanError> {
             continue;
         }
         // Go's trim marker includes the space after the dash.
-        let (toks, end, right_trim) = lex_action(src, j, k)?;
+        let first_number = numbers.len();
+        let (toks, end, right_trim) = lex_action(src, j, k, &mut numbers)?;
+        for (at, len, _) in &numbers[first_number..] {
+            out[*at..*at + *len].fill(b' ');
+            out[*at] = b'0';
+        }
         if toks.is_empty() {
             return Err(err(j, "missing value for command"));
         }
@@ -137,6 +149,7 @@ pub(crate) fn scan(src: &str) -> Result<Scan, ScanError> {
         texts,
         actions,
         comments,
+        numbers: numbers.into_iter().map(|(at, _, n)| (at, n)).collect(),
     })
 }
 
@@ -157,11 +170,12 @@ fn right_trim_at(b: &[u8], p: usize) -> bool {
 /// Lexes one action body from `p` up to its closing delimiter, as Go's
 /// `lexInsideAction` does. Returns the significant tokens, the offset after
 /// `}}` and whether the close carried a trim marker.
-fn lex_action(
-    src: &str,
+fn lex_action<'s>(
+    src: &'s str,
     start: usize,
     mut p: usize,
-) -> Result<(Vec<Tok<'_>>, usize, bool), ScanError> {
+    numbers: &mut Vec<(usize, usize, Number)>,
+) -> Result<(Vec<Tok<'s>>, usize, bool), ScanError> {
     let b = src.as_bytes();
     let mut toks = Vec::new();
     let mut depth = 0usize;
@@ -213,23 +227,16 @@ fn lex_action(
                 p = q;
                 toks.push(Tok::Other);
             }
+            '.' if src[q..].starts_with(|d: char| d.is_ascii_digit()) => {
+                p = lex_number(src, start, p, numbers)?;
+                toks.push(Tok::Other);
+            }
             '$' | '.' => {
                 p = q + word_len(&src[q..], false);
                 toks.push(Tok::Other);
             }
             '+' | '-' | '0'..='9' => {
-                let end = q + word_len(&src[q..], true);
-                if end == q && !c.is_ascii_digit() {
-                    return Err(err(start, &format!("illegal number syntax: \"{c}\"")));
-                }
-                // Go's number ends at a second dot, which it then rejects.
-                if let Some(dot) = src[p..end].match_indices('.').nth(1).map(|(i, _)| p + i) {
-                    return Err(err(
-                        start,
-                        &format!("unexpected \"{}\" in operand", &src[dot..end]),
-                    ));
-                }
-                p = end;
+                p = lex_number(src, start, p, numbers)?;
                 toks.push(Tok::Other);
             }
             c if c.is_alphanumeric() || c == '_' => {
@@ -248,6 +255,40 @@ fn lex_action(
             }
         }
     }
+}
+
+/// Go's `lexNumber` at `p`: records the literal's value, returns its end.
+fn lex_number(
+    src: &str,
+    start: usize,
+    p: usize,
+    numbers: &mut Vec<(usize, usize, Number)>,
+) -> Result<usize, ScanError> {
+    let len = scan_number(&src[p..])
+        .map_err(|bad| err(start, &format!("bad number syntax: {:?}", &src[p..p + bad])))?;
+    let end = p + len;
+    match src[end..].chars().next() {
+        // Go reads a sign here as the start of a complex number's imaginary part.
+        Some('+' | '-') => {
+            let imaginary = scan_number(&src[end..]).unwrap_or_else(|bad| bad);
+            return Err(err(
+                start,
+                &format!("bad number syntax: {:?}", &src[p..end + imaginary]),
+            ));
+        }
+        // `1.2.3`: Go's number ends at the second dot, which it then rejects.
+        Some('.') => {
+            let rest = 1 + word_len(&src[end + 1..], true);
+            return Err(err(
+                start,
+                &format!("unexpected {:?} in operand", &src[end..end + rest]),
+            ));
+        }
+        _ => {}
+    }
+    let number = parse_number(&src[p..end]).map_err(|e| err(start, &e))?;
+    numbers.push((p, len, number));
+    Ok(end)
 }
 
 /// The source text of the literal starting at `p`, for Go's
@@ -421,7 +462,7 @@ mod tests {
         let src = "a \n{{- /* é */ -}}\n b{{- 1 -}} c";
         let s = scan(src).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(s.lexed.len(), src.len());
-        assert_eq!(s.lexed, "a \n{{\"\"          }}\n b{{  1  }} c");
+        assert_eq!(s.lexed, "a \n{{\"\"          }}\n b{{  0  }} c");
         let texts: Vec<&str> = s.texts.iter().map(|(_, t)| t.as_str()).collect();
         assert_eq!(texts, ["a", "b", "c"]);
         assert_eq!(s.comments, [3]);

@@ -74,7 +74,8 @@ pub(crate) fn parse(src: &str, dialect: Dialect) -> Result<Program, ParseError> 
     })
 }
 
-/// Puts Go's trimmed text into text nodes and drops comment placeholders.
+/// Puts Go's trimmed text into text nodes, drops comment placeholders and
+/// gives number literals the values the scanner read.
 fn fix_list(list: &mut ListNode, scanned: &Scan) {
     list.nodes.retain_mut(|node| match node {
         Node::Text(t) => {
@@ -92,12 +93,20 @@ fn fix_list(list: &mut ListNode, scanned: &Scan) {
                 .actions
                 .partition_point(|start| *start <= a.pos.offset);
             let start = at.checked_sub(1).map(|i| scanned.actions[i]);
+            fix_pipe(&mut a.pipe, scanned);
             start.is_none_or(|s| scanned.comments.binary_search(&s).is_err())
         }
         Node::If(b) | Node::With(b) | Node::Range(b) => {
+            fix_pipe(&mut b.pipe, scanned);
             fix_list(&mut b.body, scanned);
             if let Some(e) = &mut b.else_body {
                 fix_list(e, scanned);
+            }
+            true
+        }
+        Node::Template(t) => {
+            if let Some(p) = &mut t.pipe {
+                fix_pipe(p, scanned);
             }
             true
         }
@@ -109,8 +118,33 @@ fn fix_list(list: &mut ListNode, scanned: &Scan) {
             fix_list(&mut d.body, scanned);
             true
         }
-        Node::Template(_) | Node::Break(_) | Node::Continue(_) => true,
+        Node::Break(_) | Node::Continue(_) => true,
     });
+}
+
+fn fix_pipe(pipe: &mut PipeNode, scanned: &Scan) {
+    for cmd in &mut pipe.commands {
+        for arg in &mut cmd.args {
+            fix_expr(arg, scanned);
+        }
+    }
+}
+
+fn fix_expr(e: &mut Expr, scanned: &Scan) {
+    match e {
+        Expr::Number(pos, n) => {
+            // Character literals are not in the table and keep gotmpl's value.
+            if let Ok(i) = scanned
+                .numbers
+                .binary_search_by_key(&pos.offset, |(at, _)| *at)
+            {
+                *n = scanned.numbers[i].1;
+            }
+        }
+        Expr::Pipe(_, p) => fix_pipe(p, scanned),
+        Expr::Chain(_, inner, _) => fix_expr(inner, scanned),
+        _ => {}
+    }
 }
 
 /// Static checks with Go's scoping (spec 05 §5.5): a variable is visible from
