@@ -1,0 +1,1 @@
+{{ define "a" }}<{{ block "b" . }}B{{ . }}{{ end }}>{{ end }}{{ template "a" 1 }}{{ template "b" 2 }}

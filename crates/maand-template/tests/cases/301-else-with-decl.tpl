@@ -1,0 +1,1 @@
+{{ with $a := "" }}x{{ else with $b := "y" }}{{ $b }}{{ . }}{{ end }}

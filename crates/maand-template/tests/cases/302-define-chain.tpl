@@ -1,0 +1,1 @@
+{{ define "outer" }}[{{ template "inner" . }}]{{ end }}{{ define "inner" }}{{ .Job }}:{{ len .Labels }}{{ end }}{{ template "outer" . }}

@@ -1,0 +1,1 @@
+{{ range $i, $v := split "a,b,c" "," }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ range split "x,y" "," }}{{ if eq . "y" }}{{ break }}{{ end }}{{ $v }}{{ . }}{{ end }}{{ end }}
