@@ -24,6 +24,8 @@ const HOST_KEY_CHANGED: &str = "REMOTE HOST IDENTIFICATION HAS CHANGED";
 const HOST_KEY_FAILED: &str = "Host key verification failed";
 /// How often the first command to a worker checks whether its master is up.
 const MASTER_POLL: Duration = Duration::from_millis(50);
+/// How long after the connect timeout a first command may still be authenticating.
+const MASTER_GRACE: Duration = Duration::from_secs(5);
 const FROZEN_HINT: &str = " (the host may be frozen, overloaded or black-holed)";
 
 /// The process's handle on its workers. Share it by reference (it is `Sync`) across
@@ -306,11 +308,15 @@ impl Transport {
         // First contact: this command opens the master. Hold the others back until the
         // master answers (after authentication) or this command ends. Either way the
         // question is settled: if the worker is down, the others must not queue up behind
-        // one connect timeout each, they fail in parallel.
+        // one connect timeout each, they fail in parallel. A master that is not up once
+        // the handshake must be over never will be (multiplexing unavailable): stop
+        // waiting then too.
         let mut running = process::spawn(cmd, target, summary, self.observer(), false)?;
+        let handshake_over = self.settings.connect_timeout + MASTER_GRACE;
+        let limit = deadline.map_or(handshake_over, |d| d.min(handshake_over));
         while !running.wait_exit_for(MASTER_POLL)
             && !self.master_alive(host)
-            && deadline.is_none_or(|d| running.elapsed() < d)
+            && running.elapsed() < limit
         {}
         *settled = true;
         drop(settled);

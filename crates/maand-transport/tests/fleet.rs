@@ -330,7 +330,10 @@ fn rsync_keeps_modes_deletes_excludes_and_reports_a_read_only_disk() {
     // Same size, same second: content decides, not size + mtime.
     fs::write(stage.path().join("app.conf"), "a=9\n").unwrap();
     t.rsync(&tgt, &spec).unwrap();
-    assert_eq!(fs::read_to_string(remote.join("app.conf")).unwrap(), "a=9\n");
+    assert_eq!(
+        fs::read_to_string(remote.join("app.conf")).unwrap(),
+        "a=9\n"
+    );
 
     // Disk fault: writes fail, and rsync's own words reach the error.
     env.fleet.set_read_only(0, true).unwrap();
