@@ -93,6 +93,7 @@ pub(crate) fn scan(src: &str) -> Result<Scan, ScanError> {
         actions.push(j);
         let mut k = j + 2;
         if left_trim {
+            // Blank the dash for gotmpl; Go's marker includes the space after it.
             out[j + 2] = b' ';
             k = j + 4;
         }
@@ -122,7 +123,7 @@ pub(crate) fn scan(src: &str) -> Result<Scan, ScanError> {
             i = end;
             continue;
         }
-        // Go's trim marker includes the space after the dash.
+        // Number literals become a same-length `0` for gotmpl (see number.rs).
         let first_number = numbers.len();
         let (toks, end, right_trim) = lex_action(src, j, k, &mut numbers)?;
         for (at, len, _) in &numbers[first_number..] {
