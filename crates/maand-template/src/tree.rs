@@ -44,7 +44,16 @@ pub(crate) fn parse(src: &str, dialect: Dialect) -> Result<Program, ParseError> 
         dialect,
         vars: Vec::new(),
     };
-    checker.list(&body)?;
+    // Like Go, report the first problem in source order, wherever it is.
+    let mut first: Option<(usize, String)> = None;
+    let mut note = |r: Result<(), (usize, String)>| {
+        if let Err((at, detail)) = r {
+            if first.as_ref().is_none_or(|(f, _)| at < *f) {
+                first = Some((at, detail));
+            }
+        }
+    };
+    note(checker.list(&body));
 
     // Go's rule: a second non-empty body for a name is an error; an empty
     // one never replaces a non-empty one.
@@ -52,20 +61,21 @@ pub(crate) fn parse(src: &str, dialect: Dialect) -> Result<Program, ParseError> 
     for mut def in defines {
         fix_list(&mut def.body, &scanned);
         checker.vars.clear();
-        checker.list(&def.body)?;
+        note(checker.list(&def.body));
         let empty = def.body.is_empty_tree();
         match named.get(def.name.as_str()) {
-            Some(old) if !old.is_empty_tree() && !empty => {
-                return Err(ParseError::At(
-                    def.pos.offset,
-                    format!("multiple definition of template {:?}", def.name.as_str()),
-                ));
-            }
+            Some(old) if !old.is_empty_tree() && !empty => note(Err((
+                def.pos.offset,
+                format!("multiple definition of template {:?}", def.name.as_str()),
+            ))),
             Some(old) if !old.is_empty_tree() => {}
             _ => {
                 named.insert(def.name.to_string(), def.body);
             }
         }
+    }
+    if let Some((at, detail)) = first {
+        return Err(ParseError::At(at, detail));
     }
     Ok(Program {
         body,
@@ -156,7 +166,7 @@ struct Checker {
 }
 
 impl Checker {
-    fn list(&mut self, list: &ListNode) -> Result<(), ParseError> {
+    fn list(&mut self, list: &ListNode) -> Result<(), (usize, String)> {
         for node in &list.nodes {
             match node {
                 Node::Action(a) => self.pipe(&a.pipe)?,
@@ -181,14 +191,14 @@ impl Checker {
         Ok(())
     }
 
-    fn pipe(&mut self, pipe: &PipeNode) -> Result<(), ParseError> {
+    fn pipe(&mut self, pipe: &PipeNode) -> Result<(), (usize, String)> {
         // Only the first command of a pipeline may be a plain operand.
         for (i, cmd) in pipe.commands.iter().enumerate().skip(1) {
             if let Some(
                 Expr::Bool(..) | Expr::Dot(_) | Expr::Nil(_) | Expr::Number(..) | Expr::String(..),
             ) = cmd.args.first()
             {
-                return Err(ParseError::At(
+                return Err((
                     cmd.pos.offset,
                     format!("non executable command in pipeline stage {}", i + 1),
                 ));
@@ -211,11 +221,11 @@ impl Checker {
         Ok(())
     }
 
-    fn expr(&mut self, e: &Expr) -> Result<(), ParseError> {
+    fn expr(&mut self, e: &Expr) -> Result<(), (usize, String)> {
         match e {
             Expr::Identifier(pos, name) => {
                 if Func::lookup(name, self.dialect).is_none() {
-                    return Err(ParseError::At(
+                    return Err((
                         pos.offset,
                         format!("function {:?} not defined", name.as_str()),
                     ));
@@ -234,14 +244,11 @@ impl Checker {
         Ok(())
     }
 
-    fn visible(&self, name: &str, offset: usize) -> Result<(), ParseError> {
+    fn visible(&self, name: &str, offset: usize) -> Result<(), (usize, String)> {
         if name == "$" || self.vars.iter().any(|v| v == name) {
             Ok(())
         } else {
-            Err(ParseError::At(
-                offset,
-                format!("undefined variable {name:?}"),
-            ))
+            Err((offset, format!("undefined variable {name:?}")))
         }
     }
 }

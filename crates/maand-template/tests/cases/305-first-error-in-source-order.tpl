@@ -1,0 +1,1 @@
+{{ define "a" }}{{ nope1 }}{{ end }}{{ nope2 }}

@@ -1,0 +1,1 @@
+{{ $y }}{{ define "a" }}{{ nope1 }}{{ end }}
