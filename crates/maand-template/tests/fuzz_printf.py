@@ -5,7 +5,7 @@
     MAAND_TEMPLATE_CASES=/tmp/pf cargo test -p maand-template --test conformance
 
 Flags, widths, precisions, `*`, `[n]` indexes and every verb over all kinds;
-8,000 random cases matched Go 1.19 byte for byte.
+13,500 random cases matched Go 1.19 byte for byte (after `%c`/`%q` zero padding was fixed).
 """
 import random, os, sys
 R = random.Random(int(sys.argv[1])); out = sys.argv[2]; n = int(sys.argv[3])
