@@ -16,6 +16,7 @@
 //! * **Typed errors.** [`TransportError`] messages name the worker and carry OpenSSH's
 //!   own words.
 
+mod classify;
 mod error;
 mod fan_out;
 mod local;

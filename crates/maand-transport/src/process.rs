@@ -44,6 +44,23 @@ pub struct CommandOutput {
 }
 
 impl CommandOutput {
+    /// Build an output by hand (tests of code that consumes outputs).
+    pub fn from_parts(
+        exit: i32,
+        duration: Duration,
+        stdout: Vec<String>,
+        stderr: Vec<String>,
+        timed_out: bool,
+    ) -> Self {
+        Self {
+            exit,
+            duration,
+            timed_out,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        }
+    }
+
     pub fn success(&self) -> bool {
         self.exit == 0 && !self.timed_out
     }

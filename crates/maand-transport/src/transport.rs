@@ -6,6 +6,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::classify::{classify_rsync, classify_ssh};
 use crate::fan_out::fan_out;
 use crate::prereq::{parse_probe, worker_probe_script};
 use crate::process::{self, TAIL_LINES};
@@ -19,14 +20,10 @@ use crate::{
 
 /// Time the prerequisite probe may take beyond the connect timeout.
 const PROBE_BUDGET: Duration = Duration::from_secs(30);
-/// What OpenSSH prints (at error level) when a known host shows a different key.
-const HOST_KEY_CHANGED: &str = "REMOTE HOST IDENTIFICATION HAS CHANGED";
-const HOST_KEY_FAILED: &str = "Host key verification failed";
 /// How often the first command to a worker checks whether its master is up.
 const MASTER_POLL: Duration = Duration::from_millis(50);
 /// How long after the connect timeout a first command may still be authenticating.
 const MASTER_GRACE: Duration = Duration::from_secs(5);
-const FROZEN_HINT: &str = " (the host may be frozen, overloaded or black-holed)";
 
 /// The process's handle on its workers. Share it by reference (it is `Sync`) across
 /// fan-out threads.
@@ -92,7 +89,7 @@ impl Transport {
         let argv = self.command_argv(host, cmd)?;
         let deadline = cmd.effective_deadline(self.settings.connect_timeout);
         let out = self.exec(target, host, &argv, &cmd.script, deadline)?;
-        self.classify_ssh(host, deadline, out)
+        classify_ssh(&self.settings, host, deadline, out)
     }
 
     /// Like [`Transport::run`], but a non-zero exit is an error: `timed out after <n>s` for
@@ -141,32 +138,7 @@ impl Transport {
         let argv = rsync_argv(&self.settings, host, spec)?;
         let summary = rsync_summary(&argv);
         let out = self.exec(target, host, &argv, &summary, spec.deadline)?;
-        let out = self.classify_ssh_failure_modes(host, spec.deadline, out)?;
-        if out.exit == 0 {
-            return Ok(out);
-        }
-        let lines: Vec<String> = out
-            .stderr_lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect();
-        if let Some(ssh_line) = lines.iter().rev().find(|l| l.starts_with("ssh:")) {
-            return Err(TransportError::Connect {
-                worker: host.to_string(),
-                message: ssh_line.clone(),
-            });
-        }
-        let tail = &lines[lines.len().saturating_sub(8)..];
-        Err(TransportError::Rsync {
-            worker: host.to_string(),
-            exit: out.exit,
-            message: if tail.is_empty() {
-                "no error output".to_string()
-            } else {
-                tail.join(" / ")
-            },
-        })
+        classify_rsync(&self.settings, host, spec.deadline, out)
     }
 
     /// Check that every worker has `tools` (usually [`crate::WORKER_TOOLS`]) and, with
@@ -203,7 +175,7 @@ impl Transport {
             let line = format!("sh -c {}", try_quote("script", &script)?);
             let argv = ssh_argv(&self.settings, host, &line)?;
             let out = self.exec(&target, host, &argv, &script, deadline)?;
-            self.classify_ssh(host, deadline, out)
+            classify_ssh(&self.settings, host, deadline, out)
         });
         let mut probed = self.probed.lock().unwrap_or_else(|e| e.into_inner());
         for (host, result) in results {
@@ -336,63 +308,6 @@ impl Transport {
             .status()
             .is_ok_and(|s| s.success())
     }
-
-    /// Deadline and changed host key, common to ssh and rsync.
-    fn classify_ssh_failure_modes(
-        &self,
-        host: &str,
-        deadline: Option<Duration>,
-        out: CommandOutput,
-    ) -> Result<CommandOutput, TransportError> {
-        if out.timed_out {
-            return Err(TransportError::Deadline {
-                who: format!("worker {host}"),
-                after: deadline.unwrap_or_default(),
-                hint: FROZEN_HINT,
-            });
-        }
-        if out.exit != 0
-            && out
-                .stderr_lines()
-                .any(|l| l.contains(HOST_KEY_CHANGED) || l.contains(HOST_KEY_FAILED))
-        {
-            return Err(TransportError::HostKeyChanged {
-                worker: host.to_string(),
-                known_hosts: self.settings.known_hosts.clone(),
-                host_pattern: self.settings.known_hosts_pattern(host),
-            });
-        }
-        Ok(out)
-    }
-
-    /// ssh's exit 255 means ssh itself failed: report OpenSSH's words.
-    fn classify_ssh(
-        &self,
-        host: &str,
-        deadline: Option<Duration>,
-        out: CommandOutput,
-    ) -> Result<CommandOutput, TransportError> {
-        let out = self.classify_ssh_failure_modes(host, deadline, out)?;
-        if out.exit != 255 {
-            return Ok(out);
-        }
-        let lines: Vec<&str> = out
-            .stderr_lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        let message = match lines.iter().rev().find(|l| l.starts_with("ssh:")) {
-            Some(l) => l.to_string(),
-            None => match lines.last() {
-                Some(l) => format!("ssh: {l}"),
-                None => "ssh: connection failed or lost (exit 255, no message)".to_string(),
-            },
-        };
-        Err(TransportError::Connect {
-            worker: host.to_string(),
-            message,
-        })
-    }
 }
 
 impl Drop for Transport {
@@ -454,6 +369,12 @@ mod tests {
             rsync_summary(&argv),
             "rsync -rlpt '--rsync-path=sudo rsync' /s/ a@h:/d/"
         );
+    }
+
+    #[test]
+    fn transport_is_shareable_across_fan_out_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Transport>();
     }
 
     #[test]
