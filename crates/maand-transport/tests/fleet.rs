@@ -227,7 +227,7 @@ fn a_frozen_worker_does_not_hang() {
     let took = started.elapsed();
     eprintln!("frozen worker, existing master: {took:?}: {err}");
     assert!(matches!(err, TransportError::Deadline { .. }), "{err}");
-    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
 
     // The other worker is unaffected.
     t.run_checked(&target(&env.fleet.host(1)), &RemoteCommand::new("true"))
@@ -492,7 +492,7 @@ fn parallel_commands_to_a_frozen_worker_do_not_queue_up() {
         .all(|(_, r)| r.as_ref().is_err_and(|e| e.is_unreachable())));
     // One connect timeout for the first contact, then the rest in parallel.
     assert!(
-        took < env.settings.connect_timeout * 2 + Duration::from_secs(2),
+        took < env.settings.connect_timeout * 2 + Duration::from_secs(3),
         "{took:?}"
     );
     env.fleet.thaw(0).unwrap();
