@@ -241,4 +241,57 @@ mod tests {
             .unwrap_err()
             .starts_with(&format!("http {u}: ")));
     }
+
+    /// https against a self-signed `openssl s_server`: the certificate is not verified.
+    #[test]
+    fn https_probe_skips_certificate_verification() {
+        if maand_transport::find_on_path("openssl").is_none() {
+            eprintln!("\n!!!!! SKIPPED https probe test: openssl is not on PATH !!!!!\n");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        let ok = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=not-this-host", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while tcp("127.0.0.1", port, Duration::from_millis(200)).is_err()
+            && start.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let result = http(
+            &format!("https://127.0.0.1:{port}/"),
+            200,
+            Duration::from_secs(5),
+        );
+        let _ = server.kill();
+        let _ = server.wait();
+        result.unwrap();
+    }
 }
