@@ -93,7 +93,7 @@ fn hostname_on_four_workers_one_login_each() {
             .stdout,
     )
     .unwrap();
-    for i in 0..4 {
+    for (i, before) in before.iter().enumerate() {
         assert_eq!(
             out.count_line(&format!("{} | {}", b.host(i), host.trim())),
             1,
@@ -101,7 +101,7 @@ fn hostname_on_four_workers_one_login_each() {
         );
         // The prerequisite probe and the command share one multiplexed connection.
         assert_eq!(
-            b.logins(i) - before[i],
+            b.logins(i) - before,
             1,
             "worker {i}: one sshd login per process"
         );
