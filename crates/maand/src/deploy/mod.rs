@@ -163,6 +163,14 @@ impl Deployer<'_> {
             tx.commit()?;
             // Later waves plan from the reconciled rows.
             self.snap.deployments = deployments::all(cat.conn())?;
+        } else if self.opts.dry_run {
+            // Plan the waves from the rows reconcile would leave, as the real deploy does:
+            // a disabled allocation it stops is not listed again as `stop` in its wave.
+            for it in rec_items.iter().filter(|r| r.stop && !r.removed) {
+                if let Some(d) = self.snap.deployments.get_mut(&it.alloc_id) {
+                    d.runtime = "stopped".into();
+                }
+            }
         }
 
         let mut waves: BTreeMap<i64, Vec<String>> = BTreeMap::new();

@@ -172,6 +172,8 @@ pub fn decide(a: &AllocState, policy: Policy, globs: &[String], flags: Flags) ->
 /// A job's plan: its allocations' decisions and whether anything must happen.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobPlan {
+    /// Not serialized: the dry-run JSON flattens this plan next to its own `job` key.
+    #[serde(skip)]
     pub job: String,
     pub deployment_seq: i64,
     pub allocations: Vec<AllocPlan>,

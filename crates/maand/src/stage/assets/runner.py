@@ -3,9 +3,9 @@
 
 usage: runner.py <bucket_id> <target> [--jobs a,b]
 
-Reads jobs.json next to bin/, and for each selected job whose directory exists runs
-`make -s -C <root>/jobs/<job> <target>`, stopping at the first failure with that exit
-status. Without --jobs, start and restart skip disabled jobs. Standard library only.
+Runs `make -s -C <root>/jobs/<job> <target>` for each job named by --jobs (else each job
+of jobs.json next to bin/) whose directory exists, stopping at the first failure with that
+exit status. Without --jobs, start and restart skip disabled jobs. Standard library only.
 """
 import json
 import os
@@ -37,12 +37,17 @@ def main(argv):
     except (OSError, ValueError) as e:
         print(f"runner.py: cannot read jobs.json: {e}", file=sys.stderr)
         return 2
-    for entry in jobs:
-        job = entry.get("job", "")
-        if selected is not None and job not in selected:
-            continue
-        if selected is None and target in ("start", "restart") and entry.get("disabled"):
-            continue
+    if selected is None:
+        names = [
+            e.get("job", "")
+            for e in jobs
+            if not (target in ("start", "restart") and e.get("disabled"))
+        ]
+    else:
+        # Named jobs run even when jobs.json no longer lists them: deploy stops removed
+        # allocations after it has pushed the new jobs.json.
+        names = selected
+    for job in names:
         job_dir = os.path.join(root, "jobs", job)
         if not os.path.isdir(job_dir):
             continue
