@@ -1,0 +1,106 @@
+//! Failures: a failing lifecycle target, maand killed mid-deploy, a worker dying
+//! mid-deploy. Each leaves a catalog from which the next deploy resumes.
+
+use crate::harness::{finish, TestBucket};
+use serde_json::json;
+
+#[test]
+fn failing_restart_stops_later_batches_and_is_retried() {
+    let Some(b) = TestBucket::new("failing_restart_stops_later_batches_and_is_retried", 3) else {
+        return;
+    };
+    b.job("api", json!({"max_concurrent_upgrades": 1}), "0");
+    b.job("web", json!({}), "0");
+    b.build_deploy();
+    b.write("workspace/jobs/api/content.txt", "two\n");
+    b.write("workspace/jobs/web/content.txt", "two\n");
+    b.maand(&["build"]).ok();
+    b.mark(1, "api", "fail_restart");
+
+    let out = b.maand(&["deploy"]).failed();
+    out.has("api: failed: ")
+        .has(&b.host(1))
+        .has("target restart failing on purpose")
+        .has("web: deployed");
+    assert_eq!(b.targets(0, "api"), ["start", "restart"]);
+    assert_eq!(b.targets(1, "api"), ["start", "restart"]);
+    assert_eq!(b.targets(2, "api"), ["start"], "later batch untouched");
+    assert!(b.spans(1, "api", "restart").is_empty(), "restart failed");
+    for i in 0..3 {
+        assert_eq!(b.rollout("api", i), "restart", "not promoted");
+        assert_eq!(b.rollout("web", i), "promoted");
+    }
+
+    // The next deploy rolls the failed job again, from its first batch.
+    b.unmark(1, "api", "fail_restart");
+    let out = b.maand(&["deploy"]).ok();
+    out.has("api: deployed").has("web: skipped");
+    assert_eq!(b.targets(0, "api"), ["start", "restart", "restart"]);
+    assert_eq!(b.targets(1, "api"), ["start", "restart", "restart"]);
+    assert_eq!(b.targets(2, "api"), ["start", "restart"]);
+    for i in 0..3 {
+        assert_eq!(b.rollout("api", i), "promoted");
+    }
+}
+
+#[test]
+fn kill_9_mid_deploy_resumes() {
+    let Some(b) = TestBucket::new("kill_9_mid_deploy_resumes", 1) else {
+        return;
+    };
+    for job in ["a", "b", "c"] {
+        b.job(job, json!({}), "0");
+    }
+    b.maand(&["build"]).ok();
+    // b's first start hangs (the marker lives in data/, which deploy never touches).
+    b.mark(0, "b", "hang_start");
+    let mut child = b.spawn(&["deploy"]);
+    b.wait_for(30, "b to start", || !b.targets(0, "b").is_empty());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_eq!(b.rollout("a", 0), "promoted", "committed before the kill");
+    assert_eq!(b.rollout("b", 0), "new");
+    assert_eq!(b.rollout("c", 0), "new");
+    assert!(b.targets(0, "c").is_empty());
+
+    let out = b.maand(&["deploy"]).ok();
+    out.has("deploy: skip job \"a\"")
+        .has("b: deployed")
+        .has("c: deployed");
+    assert_eq!(b.targets(0, "a"), ["start"]);
+    assert_eq!(b.targets(0, "b"), ["start", "start"]);
+    assert_eq!(b.targets(0, "c"), ["start"]);
+    for job in ["a", "b", "c"] {
+        assert_eq!(b.rollout(job, 0), "promoted");
+    }
+}
+
+#[test]
+fn worker_dying_mid_deploy_fails_only_its_job() {
+    let Some(mut b) = TestBucket::new("worker_dying_mid_deploy_fails_only_its_job", 2) else {
+        return;
+    };
+    b.workers(&[(0, vec!["x"]), (1, vec!["y"])]);
+    b.job("a", json!({"selectors": ["x"]}), "1");
+    b.job("b", json!({"selectors": ["y"]}), "0");
+    b.job("c", json!({"selectors": ["x"]}), "0");
+    b.build_deploy();
+    for job in ["a", "b", "c"] {
+        b.write(&format!("workspace/jobs/{job}/content.txt"), "two\n");
+    }
+    b.maand(&["build"]).ok();
+    let child = b.spawn_piped(&["deploy"]);
+    b.wait_for(30, "a to restart", || b.targets(0, "a").len() == 2);
+    b.fleet.kill(1).unwrap();
+    let out = finish(child).failed();
+    let h1 = b.host(1);
+    out.has("a: deployed")
+        .has("c: deployed")
+        .has("b: failed: ")
+        .has(&format!("worker {h1}"));
+    assert_eq!(b.rollout("a", 0), "promoted");
+    assert_eq!(b.rollout("c", 0), "promoted");
+    assert_eq!(b.rollout("b", 1), "restart");
+    assert_eq!(b.worker_file(0, "jobs/c/content.txt"), "two\n");
+}
