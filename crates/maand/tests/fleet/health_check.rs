@@ -193,6 +193,11 @@ fn ssh_probe_and_wait_attempts() {
              "checks":[{"type":"ssh","command":"f=/opt/worker/runs; n=$(cat $f 2>/dev/null || echo 0); echo $((n+1)) > $f; [ $n -ge 1 ]"}],
              "wait":{"attempts":3,"interval_seconds":1}}}"#,
     );
+    b.job(
+        "slow",
+        r#"{"selectors":["worker"],"health_check":{
+             "checks":[{"type":"ssh","command":"sleep 20"}],"timeout_seconds":1}}"#,
+    );
     b.maand(&["build"]).ok();
     for i in 0..2 {
         std::fs::write(b.fleet.worker_dir(i).join("ok"), "").unwrap();
@@ -229,6 +234,15 @@ fn ssh_probe_and_wait_attempts() {
     assert!(
         out.took < Duration::from_secs(3 + 8),
         "no pause after the last attempt"
+    );
+
+    // A probe that outlives timeout_seconds is killed.
+    let out = b.maand(&["health_check", "--jobs", "slow"]).failed();
+    out.has(&format!("job slow: ssh {}: timed out after 1s", b.host(0)));
+    assert!(
+        out.took < Duration::from_secs(8),
+        "killed, took {:?}",
+        out.took
     );
 
     // A probe that fails its first run on each worker and passes afterwards: wait mode
