@@ -13,6 +13,7 @@ pub mod facts;
 pub mod gc;
 pub mod glob;
 pub mod health;
+pub mod hooks;
 pub mod ids;
 pub mod job_control;
 pub mod kv;

@@ -491,6 +491,9 @@ pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<S
         }
     }
 
+    // T2: post_build hooks (spec 03 §16); their KV writes commit only if all succeed.
+    let hook_runs = crate::hooks::post_build::run(bucket)?;
+
     let count = |f: &dyn Fn(&AllocationRow) -> bool| allocs.iter().filter(|a| f(a)).count();
     Ok(Summary {
         workers: ws.workers.len(),
@@ -498,7 +501,7 @@ pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<S
         active: count(&|a| !a.removed && !a.disabled),
         disabled: count(&|a| !a.removed && a.disabled),
         removed: count(&|a| a.removed),
-        hook_runs: 0,
+        hook_runs,
         kv_written: stats.written,
     })
 }

@@ -10,6 +10,7 @@ mod deploy;
 mod filters;
 mod gc;
 mod health_check;
+mod hooks;
 mod info;
 mod init;
 mod job;
@@ -69,6 +70,9 @@ enum Command {
     /// Worker gate and job health checks.
     #[command(name = "health_check")]
     HealthCheck(health_check::Args),
+    /// Run a hook command (event `cli`) on a job's active allocations.
+    #[command(name = "hooks", visible_aliases = ["jobcommand", "job_command"])]
+    Hooks(hooks::Args),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -114,6 +118,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Collect(a) => collect::run(&open(explicit)?, a),
         Command::WorkerFacts(a) => collect::facts(&open(explicit)?, a),
         Command::HealthCheck(a) => health_check::run(&open(explicit)?, a),
+        Command::Hooks(a) => hooks::run(&open(explicit)?, a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "maand", &mut std::io::stdout());
             Ok(0)

@@ -143,7 +143,7 @@ pub fn check_job_with(
     let attempts = if opts.wait { cfg.attempts.max(1) } else { 1 };
     let mut last = String::new();
     for n in 1..=attempts {
-        match attempt(&cx, &cfg, &active, snap, &hooks, opts.echo_hooks) {
+        match attempt(bucket, &cx, &cfg, &active, snap, &hooks, opts.echo_hooks) {
             Ok(()) => {
                 report.say(&format!("health check passed: {job}"));
                 return Ok(());
@@ -179,6 +179,7 @@ fn job_ports(bucket: &Bucket, job: &str) -> Result<BTreeMap<String, u16>> {
 /// One attempt: every probe on every active allocation in parallel (AND, first failure
 /// reported), then the hooks.
 fn attempt(
+    bucket: &Bucket,
     cx: &ProbeContext,
     cfg: &HealthConfig,
     ips: &[String],
@@ -196,7 +197,7 @@ fn attempt(
         return Err(cause);
     }
     if !hooks.is_empty() {
-        hooks::run_health_check_hooks(snap, cx.job, hooks, echo_hooks)?;
+        hooks::run_health_check_hooks(bucket, cx.session, snap, cx.job, hooks, echo_hooks)?;
     }
     Ok(())
 }

@@ -4,9 +4,9 @@ use crate::harness::{stable_uuid, TestBucket};
 use serde_json::json;
 
 const WARNING: &str = "warning: workspace/jobs/api/manifest.json: unknown field \"deploy_parallel_count\" ignored (did you mean \"max_concurrent_starts\"?)\n";
-// Spec 03 §20 ends with "1 post_build hook run": post_build hooks (spec 03 §16) are not
-// implemented yet, so the current binary reports 0 runs.
-const SUMMARY: &str = "build: 3 workers, 3 jobs, 4 allocations (3 active, 1 disabled, 0 removed), 0 post_build hook runs\n";
+/// The example's post_build hook (`database` `command_schema`, spec 03 §20) prints one line.
+const HOOK_LINE: &str = "database@10.0.0.1 | schema ready on 10.0.0.1\n";
+const SUMMARY: &str = "build: 3 workers, 3 jobs, 4 allocations (3 active, 1 disabled, 0 removed), 1 post_build hook run\n";
 
 /// (job, worker, disabled, removed, deployment_seq, new_version) straight from the catalog.
 fn allocation_rows(b: &TestBucket) -> Vec<(String, String, String, i64, i64, i64, String)> {
@@ -70,7 +70,7 @@ fn first_build_matches_the_worked_example() {
     let b = TestBucket::example();
     let o = b.maand(&["build"]);
     assert_eq!(o.succeeded(), SUMMARY);
-    assert_eq!(o.stderr, WARNING);
+    assert_eq!(o.stderr, format!("{HOOK_LINE}{WARNING}"));
 
     assert_eq!(
         allocation_rows(&b),
@@ -181,7 +181,7 @@ fn unchanged_rebuild_changes_nothing() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let o = b.maand(&["build"]);
     assert_eq!(o.succeeded(), SUMMARY);
-    assert_eq!(o.stderr, WARNING);
+    assert_eq!(o.stderr, format!("{HOOK_LINE}{WARNING}"));
     assert_eq!(b.json(&["cat", "kv"]), kv_before);
     assert_eq!(b.json(&["cat", "job_ports"]), ports_before);
     assert_eq!(b.dump(), dump_before);
@@ -193,7 +193,7 @@ fn clearing_disabled_json_re_enables_the_allocation() {
     b.write("workspace/disabled.json", "{}\n");
     assert_eq!(
         b.ok(&["build"]),
-        "build: 3 workers, 3 jobs, 4 allocations (4 active, 0 disabled, 0 removed), 0 post_build hook runs\n"
+        "build: 3 workers, 3 jobs, 4 allocations (4 active, 0 disabled, 0 removed), 1 post_build hook run\n"
     );
     assert_eq!(
         allocation_rows(&b),

@@ -61,7 +61,7 @@ fn removing_a_worker() {
     let o = b.maand(&["build"]);
     assert_eq!(
         o.succeeded(),
-        "build: 2 workers, 3 jobs, 4 allocations (2 active, 0 disabled, 2 removed), 0 post_build hook runs\n"
+        "build: 2 workers, 3 jobs, 4 allocations (2 active, 0 disabled, 2 removed), 1 post_build hook run\n"
     );
     // The disabled.json entry now names a host that is not in workers.json.
     assert!(o.stderr.contains(
@@ -177,7 +177,7 @@ fn removing_a_job() {
     b.remove("workspace/jobs/prometheus");
     assert_eq!(
         b.ok(&["build"]),
-        "build: 3 workers, 2 jobs, 4 allocations (2 active, 1 disabled, 1 removed), 0 post_build hook runs\n"
+        "build: 3 workers, 2 jobs, 4 allocations (2 active, 1 disabled, 1 removed), 1 post_build hook run\n"
     );
     assert_eq!(
         allocations(&b),

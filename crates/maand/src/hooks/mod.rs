@@ -1,0 +1,34 @@
+//! Hooks (spec 07): scripts of a job run on the CLI host at events, the runtime HTTP API
+//! they call, and the embedded helper libraries.
+//!
+//! * [`Runtime`] — one per command that runs hooks: binds the process's [`api::Api`] to
+//!   the command's KV session and runs events ([`Runtime::run_event`]).
+//! * [`api`] — the `127.0.0.1` server: token, hook registry, KV, demands, semaphores.
+//! * [`post_build`] — the build's hook pass (spec 03 §16).
+//! * `assets/maand.py`, `assets/maand.ts` — written next to every script.
+
+pub mod api;
+pub mod operator;
+pub mod post_build;
+pub mod runner;
+mod semaphore;
+mod stage;
+
+pub use runner::{default_concurrency, Cause, EventCall, Failure, HookError, Runtime};
+
+/// The Python helper (standard library only), staged as `_modules/maand.py`.
+pub const MAAND_PY: &str = include_str!("assets/maand.py");
+/// The Bun helper, staged as `_modules/maand.ts`.
+pub const MAAND_TS: &str = include_str!("assets/maand.ts");
+
+/// Every hook event, in the order of spec 07 §1.
+pub const EVENTS: [&str; 8] = [
+    "post_build",
+    "pre_deploy",
+    "post_deploy",
+    "job_control",
+    "health_check",
+    "cli",
+    "after_allocation_started",
+    "after_allocation_stopped",
+];
