@@ -5,7 +5,8 @@ use crate::bucket::Bucket;
 use crate::catalog::workers::WorkerRow;
 use crate::error::{Error, Kind, Result};
 use crate::session::{transport_error, Session};
-use maand_transport::{RemoteCommand, Target};
+use maand_transport::{RemoteCommand, Target, TransportError};
+use std::collections::BTreeMap;
 
 /// Which workers to run on.
 #[derive(Debug, Clone, Default)]
@@ -94,15 +95,27 @@ pub fn run(
     if bucket.conf.use_sudo {
         tools.push("sudo");
     }
-    session
+    // A worker that cannot be reached fails on its own, in its batch; missing tools on a
+    // reachable worker stop everything before anything runs.
+    let unreachable = match session
         .transport
         .check_workers(&hosts, &tools, bucket.conf.parallelism)
-        .map_err(transport_error)?;
+    {
+        Ok(()) => BTreeMap::new(),
+        Err(TransportError::Prerequisites(report)) if report.missing.is_empty() => {
+            report.unreachable
+        }
+        Err(e) => return Err(transport_error(e)),
+    };
     for (n, chunk) in hosts.chunks(batch).enumerate() {
+        let reachable: Vec<&String> = chunk
+            .iter()
+            .filter(|h| !unreachable.contains_key(*h))
+            .collect();
         let results = session.transport.run_all(
-            chunk
+            reachable
                 .iter()
-                .map(|h| Target::worker(h.clone(), "run_command", "ssh"))
+                .map(|h| Target::worker((*h).clone(), "run_command", "ssh"))
                 .collect(),
             chunk.len(),
             |t| {
@@ -112,13 +125,19 @@ pub fn run(
                     .timeout(bucket.conf.command_timeout)
             },
         );
-        let failures: Vec<String> = results
+        let mut failures: Vec<String> = results
             .iter()
             .filter_map(|(t, r)| {
                 let w = t.worker.clone().unwrap_or_default();
                 failure_line(&w, &r.as_ref().map(|o| o.exit).map_err(|e| e.to_string()))
             })
             .collect();
+        for h in chunk.iter().filter(|h| unreachable.contains_key(*h)) {
+            failures.push(format!(
+                "worker {h}: ssh connection failed: {}",
+                unreachable[h]
+            ));
+        }
         if !failures.is_empty() {
             return Err(Error::bare(Kind::Input, failures.join("\n")));
         }
