@@ -6,6 +6,7 @@
 pub mod bucket;
 pub mod build;
 pub mod catalog;
+pub mod certs;
 pub mod cli;
 pub mod deploy;
 pub mod error;

@@ -456,8 +456,30 @@ pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<S
         );
     }
 
-    // Certificates: issued by the certs step (spec 10) when it exists; until then the
-    // allocation step below owns every key except `certs/*`.
+    // Certificates (spec 10 §5): cert-syncs `certs/*` of allocation namespaces; the
+    // allocation step below owns every other key.
+    crate::certs::build_step(
+        &crate::certs::BuildInput {
+            secrets: &bucket.root.join("secrets"),
+            jobs: ws
+                .jobs
+                .iter()
+                .map(|j| crate::certs::renew::JobCerts {
+                    name: &j.name,
+                    certs: &j.manifest.certs,
+                    certs_hash: &j.manifest.certs_hash,
+                })
+                .collect(),
+            allocations: &by_job,
+            ttl_days: bucket.conf.certs_ttl,
+            buffer_days: bucket.conf.certs_renewal_buffer,
+            now: chrono::Utc::now().timestamp(),
+            bits: crate::certs::key_bits(),
+        },
+        &tx,
+        &mut kv,
+        warnings,
+    )?;
 
     // KV: per-allocation keys.
     for (job, rows) in &by_job {

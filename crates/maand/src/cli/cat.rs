@@ -55,6 +55,8 @@ enum What {
         #[command(flatten)]
         common: Common,
     },
+    /// The bucket CA and every leaf certificate with its expiry status.
+    Certs(super::cat_certs::Args),
     /// The KV store.
     Kv(super::cat_kv::Args),
 }
@@ -352,6 +354,7 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
                 },
             )
         }
+        What::Certs(a) => super::cat_certs::run(bucket, &cat, a),
         What::Kv(a) => super::cat_kv::run(bucket, &cat, a),
     }
 }

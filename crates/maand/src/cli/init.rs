@@ -9,7 +9,7 @@ pub fn run(explicit: Option<&Path>) -> Result<i32> {
         Some(p) => p.to_path_buf(),
         None => std::env::current_dir()?,
     };
-    let report = init::run(&root, None)?;
+    let report = init::run(&root, Some(&crate::certs::ca::init_files))?;
     let verb = if report.created {
         "initialized"
     } else {

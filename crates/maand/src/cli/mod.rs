@@ -3,6 +3,7 @@
 
 mod build;
 mod cat;
+mod cat_certs;
 mod cat_deployments;
 mod cat_kv;
 mod collect;

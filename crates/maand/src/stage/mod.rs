@@ -146,23 +146,47 @@ fn stage_into(s: &AllocationStage, dir: &Path) -> Result<Staged> {
 }
 
 /// `certs/<name>.crt|key` from the allocation namespace and the bucket CA (10-certs §6).
+///
+/// The declared names come from the job's `manifest.json` as the last build stored it
+/// (the same snapshot build issued from); a declared cert missing in KV is an error.
 fn write_certs(s: &AllocationStage, dir: &Path) -> Result<()> {
     let ns = format!("maand/job/{}/worker/{}", s.job, s.context.worker_ip);
+    let manifest = format!("{}/manifest.json", s.job);
+    let declared: Vec<String> = match s.files.iter().find(|f| !f.is_dir && f.path == manifest) {
+        Some(f) => {
+            let text = String::from_utf8_lossy(&f.content);
+            let mut quiet = crate::warnings::Warnings::default();
+            crate::workspace::manifest::parse(s.job, &manifest, &text, &mut quiet)?
+                .certs
+                .into_iter()
+                .map(|c| c.name)
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let mut any = false;
-    for key in s.kv.keys(&ns) {
-        let Some(name) = key.strip_prefix("certs/") else {
-            continue;
-        };
-        let Some(pem) = s.kv.get(&ns, &key)? else {
-            continue;
-        };
-        let mode = if name.ends_with(".key") { 0o600 } else { 0o644 };
-        write_file(
-            &dir.join("certs").join(name),
-            format!("{pem}\n").as_bytes(),
-            mode,
-        )?;
-        any = true;
+    for name in &declared {
+        for (ext, mode) in [("crt", 0o644), ("key", 0o600)] {
+            let pem = s
+                .kv
+                .get(&ns, &format!("certs/{name}.{ext}"))?
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    Error::bare(
+                        Kind::Kv,
+                        format!(
+                            "staging job {}, worker {}: certificate \"{name}\" is missing certs/{name}.{ext} in KV {ns}; run maand build",
+                            s.job, s.context.worker_ip
+                        ),
+                    )
+                })?;
+            write_file(
+                &dir.join("certs").join(format!("{name}.{ext}")),
+                format!("{pem}\n").as_bytes(),
+                mode,
+            )?;
+            any = true;
+        }
     }
     if let Some(ca) = s.kv.get("maand/worker", "certs/ca.crt")? {
         write_file(

@@ -117,8 +117,17 @@ fn first_build_matches_the_worked_example() {
     assert_eq!(kv("maand/job/api", "workers"), "10.0.0.2");
     assert_eq!(kv("maand/job/api", "rollout_order"), "10.0.0.2");
     assert_eq!(kv("maand/job/api", "job_id"), stable_uuid("api"));
+    // `certs/*` belongs to the certificate step (spec 10 §5; checked in tests/certs).
+    let mut alloc_kv = b.kv_namespace("maand/job/api/worker/10.0.0.3");
+    let cert_keys: Vec<String> = alloc_kv
+        .keys()
+        .filter(|k| k.starts_with("certs/"))
+        .cloned()
+        .collect();
+    assert_eq!(cert_keys, ["certs/tls.crt", "certs/tls.key"]);
+    alloc_kv.retain(|k, _| !k.starts_with("certs/"));
     assert_eq!(
-        b.kv_namespace("maand/job/api/worker/10.0.0.3"),
+        alloc_kv,
         [
             ("api_allocation_index", "1"),
             ("peer_workers", "10.0.0.2"),
