@@ -1,0 +1,149 @@
+//! `maand hooks <command> [job]` (spec 07 §10).
+
+use crate::harness::Bucket;
+
+/// Both allocations must be running at once: each waits for the other's marker.
+const RENDEZVOUS: &str = r#"import os, time
+import maand
+
+root = maand.find_bucket_root()
+mine = root / "rv" / maand.allocation_ip()
+mine.parent.mkdir(exist_ok=True)
+mine.write_text("here")
+maand.put_job_variable("seen_" + maand.allocation_index(), maand.command_event()).raise_for_status()
+deadline = time.time() + 10
+while len(list(mine.parent.iterdir())) < 2:
+    if time.time() > deadline:
+        print("alone")
+        raise SystemExit(4)
+    time.sleep(0.05)
+print("together")
+"#;
+
+const WRITE_THEN_FAIL: &str = r#"import maand
+maand.put_job_variable("partial_" + maand.allocation_index(), "x").raise_for_status()
+if maand.allocation_ip() == "127.0.0.2":
+    raise SystemExit(3)
+"#;
+
+fn built() -> Bucket {
+    let b = Bucket::standard();
+    b.body("pass\n");
+    b.maand(&["build"]).ok();
+    b
+}
+
+#[test]
+fn runs_concurrently_and_commits_kv() {
+    let b = built();
+    b.body(RENDEZVOUS);
+    let o = b.maand(&["hooks", "command_a", "alpha", "--concurrency", "2"]);
+    o.ok();
+    assert!(
+        o.stderr.contains("alpha@127.0.0.1 | together"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("alpha@127.0.0.2 | together"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(b.kv("vars/job/alpha", "seen_0").as_deref(), Some("cli"));
+    assert_eq!(b.kv("vars/job/alpha", "seen_1").as_deref(), Some("cli"));
+}
+
+#[test]
+fn default_concurrency_is_one_and_aliases_work() {
+    let b = built();
+    b.body(
+        r#"import maand
+root = maand.find_bucket_root()
+with open(root / "seq.log", "a") as f:
+    f.write(maand.allocation_ip() + " " + maand.command_event() + "\n")
+"#,
+    );
+    for verb in ["hooks", "jobcommand", "job_command"] {
+        b.maand(&[verb, "command_c"]).ok();
+    }
+    assert_eq!(
+        b.lines("seq.log"),
+        ["127.0.0.1 cli", "127.0.0.2 cli"].repeat(3)
+    );
+    let o = b.maand(&["hooks", "command_c", "--verbose"]);
+    o.ok();
+    assert!(o.stderr.contains("alpha@127.0.0.1 begin: "), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("alpha@127.0.0.2 end: exit 0 in "),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn failure_discards_every_kv_write() {
+    let b = built();
+    b.body(WRITE_THEN_FAIL);
+    let o = b.maand(&["hooks", "command_a"]);
+    o.failed();
+    assert!(
+        o.stderr.ends_with(
+            "error: job alpha: job alpha command command_a failed: 127.0.0.2: command execution failed (exit 3)\n"
+        ),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(b.kv("vars/job/alpha", "partial_0"), None);
+    assert_eq!(b.kv("vars/job/alpha", "partial_1"), None);
+}
+
+#[test]
+fn resolution_errors() {
+    let b = built();
+    let err = |args: &[&str]| b.maand(args).failed().stderr.clone();
+    assert_eq!(
+        err(&["hooks", "command_a", "nope"]),
+        "error: job \"nope\" not found in the catalog\n"
+    );
+    assert_eq!(
+        err(&["hooks", "command_zzz"]),
+        "error: command \"command_zzz\" is not registered for event \"cli\"\n"
+    );
+    assert_eq!(
+        err(&["hooks", "command_d", "beta"]),
+        "error: job \"beta\" command \"command_d\" is not registered for event \"cli\"\n"
+    );
+    assert_eq!(
+        err(&["hooks", "command_a", "--concurrency", "0"]),
+        "error: concurrency must be at least 1\n"
+    );
+}
+
+#[test]
+fn a_job_without_active_allocations_succeeds() {
+    let b = built();
+    b.write(
+        "workspace/disabled.json",
+        r#"{ "jobs": { "alpha": { "allocations": ["127.0.0.1", "127.0.0.2"] } } }"#,
+    );
+    b.body("pass\n");
+    b.maand(&["build"]).ok();
+    let o = b.maand(&["hooks", "command_c"]);
+    o.ok();
+    assert_eq!(o.stderr, "hooks: alpha: no active allocations\n");
+}
+
+#[test]
+fn missing_interpreter_is_a_prerequisite_failure() {
+    let b = built();
+    // A venv python that is not executable is named in the failure.
+    b.write("workspace/jobs/alpha/_modules/.venv/bin/python3", "");
+    let o = b.maand(&["hooks", "command_c", "alpha"]);
+    o.failed();
+    assert!(
+        o.stderr.contains("127.0.0.1: host prerequisites not met: ")
+            && o.stderr.contains(".venv/bin/python3"),
+        "{}",
+        o.stderr
+    );
+}
