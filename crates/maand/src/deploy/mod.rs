@@ -63,6 +63,8 @@ pub struct Deployer<'a> {
     parallel: usize,
     interrupt: Interrupt,
     gate: &'a Gate,
+    /// Runs this deploy's hooks against the shared KV session.
+    pub hooks: crate::hooks::Runtime<'a>,
 }
 
 impl Deployer<'_> {
@@ -95,7 +97,9 @@ pub fn run(bucket: &Bucket, session: &Session, opts: &Options, gate: &Gate) -> R
             ),
         ));
     }
+    let hooks = crate::hooks::Runtime::start(bucket, Arc::clone(&kv)).map_err(Error::from)?;
     let d = Deployer {
+        hooks,
         root: remote::root(&bucket.conf.worker_dir, &snap.bucket_id),
         parallel: opts.parallel.unwrap_or(bucket.conf.parallelism).max(1),
         interrupt: Interrupt::install(),
@@ -199,6 +203,20 @@ impl Deployer<'_> {
                 let Some(job) = self.snap.job(&name).cloned() else {
                     continue;
                 };
+                if let Err(e) = self.pre_deploy(cat, &name) {
+                    let reason = format!("pre_deploy: {e}");
+                    plan.deployment_required = true;
+                    self.session
+                        .say(&format!("deploy: job \"{name}\" failed: {reason}"));
+                    wave.jobs.push(WaveJob {
+                        job: name.clone(),
+                        needs_rollout: false,
+                        plan: None,
+                        error: Some(reason.clone()),
+                    });
+                    outcomes.push((name, JobOutcome::Failed(reason)));
+                    continue;
+                }
                 let kv = self.kv();
                 let env = staging::StageEnv {
                     conn: cat.conn(),
@@ -213,6 +231,9 @@ impl Deployer<'_> {
                 drop(kv);
                 match staged {
                     Ok(sj) => {
+                        for ip in sj.staged.keys() {
+                            self.hooks.mark_rendered(ip, &name);
+                        }
                         let needs = sj.plan.needs_rollout();
                         plan.deployment_required |= needs;
                         wave.jobs.push(WaveJob {
@@ -295,6 +316,25 @@ impl Deployer<'_> {
             jobs: outcomes,
             interrupted,
         })
+    }
+
+    /// Runs the job's `pre_deploy` hooks; their KV writes are committed at once (never
+    /// under `--dry-run`) so this deploy's templates and later runs see them.
+    fn pre_deploy(&self, cat: &mut crate::catalog::Catalog, job: &str) -> Result<()> {
+        if crate::hooks::Runtime::commands(&self.snap, job, "pre_deploy").is_empty() {
+            return Ok(());
+        }
+        self.hooks.run_event(
+            self.session,
+            &self.snap,
+            &crate::hooks::EventCall::new(job, "pre_deploy"),
+        )?;
+        if !self.opts.dry_run {
+            let tx = cat.conn_mut().transaction()?;
+            self.kv().persist(&tx, chrono::Utc::now().timestamp())?;
+            tx.commit()?;
+        }
+        Ok(())
     }
 
     /// Increments `update_seq` in its own transaction and pushes the worker-level files

@@ -69,6 +69,15 @@ impl Deployer<'_> {
                     }
                 }
             }
+            if it.stop {
+                if let Err(e) = self.after_stopped(it) {
+                    errors.push(format!(
+                        "{}@{}: after_allocation_stopped: {e}",
+                        it.job, it.worker_ip
+                    ));
+                    continue;
+                }
+            }
             if it.cleanup && reachable {
                 match self.session.transport.run_checked(
                     &target("cleanup_job_tree"),
@@ -123,6 +132,38 @@ impl Deployer<'_> {
             }
         }
         Ok(changes)
+    }
+}
+
+impl Deployer<'_> {
+    /// `after_allocation_stopped` hooks of the stopped allocation (also when its removed
+    /// worker was assumed dead), if the job still registers them.
+    fn after_stopped(&self, it: &ReconcileItem) -> Result<(), crate::hooks::HookError> {
+        if crate::hooks::Runtime::commands(&self.snap, &it.job, "after_allocation_stopped")
+            .is_empty()
+        {
+            return Ok(());
+        }
+        let Some(alloc) = self
+            .snap
+            .allocations
+            .iter()
+            .find(|a| a.alloc_id == it.alloc_id)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let call = crate::hooks::EventCall::new(&it.job, "after_allocation_stopped")
+            .targets(vec![alloc])
+            .env("BATCH_ALLOCATIONS", &it.worker_ip)
+            .env("BATCH_INDEX", "0")
+            .env("BATCH_COUNT", "1")
+            .env("DEPLOY_PHASE", "stop")
+            .env("ROLLOUT_ORDER", "")
+            .env("ROLLOUT_ORDER_SOURCE", "");
+        self.hooks
+            .run_event(self.session, &self.snap, &call)
+            .map(|_| ())
     }
 }
 

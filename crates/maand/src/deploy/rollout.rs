@@ -5,6 +5,8 @@ use super::remote;
 use super::staging::StagedJob;
 use super::Deployer;
 use crate::catalog::deployments::DeploymentRow;
+use crate::catalog::jobs::JobRow;
+use crate::hooks::{EventCall, Runtime};
 use crate::plan::{self, order, Action, AllocPlan};
 use crate::stage::RSYNC_EXCLUDES;
 use maand_transport::{RsyncSpec, Target};
@@ -69,10 +71,68 @@ impl Deployer<'_> {
         if !failed.is_empty() {
             return Err(failed.join("; "));
         }
-        if self.opts.sync_only {
+        if !self.opts.sync_only {
+            if Runtime::commands(&self.snap, &job.name, "job_control").is_empty() {
+                self.lifecycle(job, &active, progress)?;
+            } else {
+                self.job_control(job, &active, progress)?;
+            }
+        }
+        self.run_hooks(EventCall::new(&job.name, "post_deploy"))
+    }
+
+    fn run_hooks(&self, call: EventCall) -> Result<(), String> {
+        if Runtime::commands(&self.snap, &call.job, &call.event).is_empty() {
             return Ok(());
         }
+        self.hooks
+            .run_event(self.session, &self.snap, &call)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 
+    /// A `job_control` hook replaces the Makefile lifecycle: one run per active allocation,
+    /// all at once, then one health gate (spec 07 §5).
+    fn job_control(
+        &self,
+        job: &JobRow,
+        active: &[&AllocPlan],
+        progress: &mut Progress,
+    ) -> Result<(), String> {
+        self.check_interrupt()?;
+        let ips = |f: &dyn Fn(&AllocPlan) -> bool| -> String {
+            active
+                .iter()
+                .filter(|a| f(a))
+                .map(|a| a.worker_ip.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let call = EventCall::new(&job.name, "job_control")
+            .env("NEW_ALLOCATIONS", ips(&|a| a.action == Action::Start))
+            .env("UPDATED_ALLOCATIONS", ips(&|a| a.action != Action::Start));
+        self.session
+            .say(&format!("deploy: job \"{}\": job_control", job.name));
+        self.run_hooks(call)?;
+        progress.ran.extend(
+            self.snap
+                .active(&job.name)
+                .iter()
+                .map(|a| a.worker_ip.clone()),
+        );
+        let all: Vec<String> = active.iter().map(|a| a.worker_ip.clone()).collect();
+        self.gate(&job.name)
+            .inspect_err(|_| progress.health_failed.extend(all))
+    }
+
+    /// Start batches then upgrade batches, each followed by `after_allocation_started`
+    /// hooks and the health gates of spec 08 §7.
+    fn lifecycle(
+        &self,
+        job: &JobRow,
+        active: &[&AllocPlan],
+        progress: &mut Progress,
+    ) -> Result<(), String> {
         let active_ips: Vec<String> = self
             .snap
             .active(&job.name)
@@ -102,8 +162,36 @@ impl Deployer<'_> {
             order::sort_by_order(&mut v, &resolved.order);
             v
         };
+        let batch_hooks =
+            |phase: &str, batch: &[String], i: usize, n: usize| -> Result<(), String> {
+                let targets: Vec<_> = self
+                    .snap
+                    .active(&job.name)
+                    .into_iter()
+                    .filter(|a| {
+                        batch.contains(&a.worker_ip)
+                            && by_ip[a.worker_ip.as_str()]
+                                .action
+                                .lifecycle_target()
+                                .is_some()
+                    })
+                    .cloned()
+                    .collect();
+                if targets.is_empty() {
+                    return Ok(());
+                }
+                let call = EventCall::new(&job.name, "after_allocation_started")
+                    .targets(targets)
+                    .env("BATCH_ALLOCATIONS", batch.join(","))
+                    .env("BATCH_INDEX", i.to_string())
+                    .env("BATCH_COUNT", n.to_string())
+                    .env("DEPLOY_PHASE", phase)
+                    .env("ROLLOUT_ORDER", resolved.order.join(","))
+                    .env("ROLLOUT_ORDER_SOURCE", resolved.source.as_str());
+                self.run_hooks(call)
+            };
 
-        // New allocations.
+        // New allocations: batches, their hooks, then one gate for the whole phase.
         let starts = ordered(&|a| a.action == Action::Start);
         let start_batches = plan::batches(&starts, job.max_concurrent_starts.max(0) as usize);
         for (i, batch) in start_batches.iter().enumerate() {
@@ -116,13 +204,14 @@ impl Deployer<'_> {
                 start_batches.len()
             ));
             self.run_batch(&job.name, batch, &by_ip, progress)?;
+            batch_hooks("new", batch, i, start_batches.len())?;
         }
         if !starts.is_empty() {
             self.gate(&job.name)
                 .inspect_err(|_| progress.health_failed.extend(starts.iter().cloned()))?;
         }
 
-        // Upgrades.
+        // Upgrades: each batch, its hooks, then a gate when a lifecycle target ran.
         let upgrades = ordered(&|a| a.action.is_upgrade());
         let upgrade_batches = plan::batches(&upgrades, job.max_concurrent_upgrades.max(1) as usize);
         for (i, batch) in upgrade_batches.iter().enumerate() {
@@ -139,6 +228,7 @@ impl Deployer<'_> {
                 upgrade_batches.len()
             ));
             let lifecycle = self.run_batch(&job.name, batch, &by_ip, progress)?;
+            batch_hooks("update", batch, i, upgrade_batches.len())?;
             if lifecycle {
                 self.gate(&job.name)
                     .inspect_err(|_| progress.health_failed.extend(batch.iter().cloned()))?;
