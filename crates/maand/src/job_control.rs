@@ -4,6 +4,7 @@
 use crate::bucket::Bucket;
 use crate::deploy::remote;
 use crate::error::{Error, Kind, Result};
+use crate::hooks::{EventCall, Runtime};
 use crate::plan;
 use crate::session::Session;
 use crate::snapshot::Snapshot;
@@ -58,6 +59,7 @@ pub fn run(
     bucket: &Bucket,
     session: &Session,
     snap: &Snapshot,
+    hooks: &Runtime,
     req: &Request,
     gate: Gate,
 ) -> Result<()> {
@@ -92,7 +94,9 @@ pub fn run(
             let handles: Vec<_> = jobs
                 .iter()
                 .map(|(job, ips)| {
-                    s.spawn(move || run_job(bucket, session, snap, root, job, ips, req, gate))
+                    s.spawn(move || {
+                        run_job(bucket, session, snap, hooks, root, job, ips, req, gate)
+                    })
                 })
                 .collect();
             handles
@@ -158,12 +162,34 @@ fn run_job(
     bucket: &Bucket,
     session: &Session,
     snap: &Snapshot,
+    hooks: &Runtime,
     root: &str,
     job: &str,
     ips: &[String],
     req: &Request,
     gate: Gate,
 ) -> Option<String> {
+    if !Runtime::commands(snap, job, "job_control").is_empty() {
+        // The job's job_control hook replaces the runner (spec 09 §4.4, hook path).
+        let targets = snap
+            .active(job)
+            .into_iter()
+            .filter(|a| ips.contains(&a.worker_ip))
+            .cloned()
+            .collect();
+        let call = EventCall::new(job, "job_control")
+            .targets(targets)
+            .env("TARGET", &req.target);
+        if let Err(e) = hooks.run_event(session, snap, &call) {
+            return Some(format!("job {job} target {}: {e}", req.target));
+        }
+        if req.health_check {
+            if let Err(e) = gate(job) {
+                return Some(format!("job {job} target {}: {e}", req.target));
+            }
+        }
+        return None;
+    }
     let size = snap
         .job(job)
         .map_or(1, |j| j.max_concurrent_upgrades.max(1)) as usize;

@@ -93,7 +93,19 @@ fn lifecycle(bucket: &bucket::Bucket, l: Lifecycle, target: &str) -> Result<i32>
         target,
         health_check,
     };
-    let result = crate::job_control::run(bucket, &session, &snap, &req, &gate);
+    let kv = std::sync::Arc::new(std::sync::Mutex::new(crate::kv::KvStore::load(
+        cat.conn(),
+        bucket.kv_key_path(),
+    )?));
+    let hooks = crate::hooks::Runtime::start(bucket, std::sync::Arc::clone(&kv))?;
+    let result = crate::job_control::run(bucket, &session, &snap, &hooks, &req, &gate);
+    if result.is_ok() {
+        // job_control hooks' KV writes persist only when the whole command succeeded.
+        let now = chrono::Utc::now().timestamp();
+        kv.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .persist(cat.conn(), now)?;
+    }
     session.progress.finish();
     result.map(|_| 0)
 }
