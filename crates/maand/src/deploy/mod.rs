@@ -167,6 +167,16 @@ impl Deployer<'_> {
             tx.commit()?;
             // Later waves plan from the reconciled rows.
             self.snap.deployments = deployments::all(cat.conn())?;
+            // One gate per job that lost a running allocation but still has active ones
+            // (spec 08 §7); a failure stops the deploy before the first wave.
+            let stopped: BTreeSet<&str> = plan_stopped_jobs(&rec_items);
+            for job in stopped {
+                if !self.snap.active(job).is_empty() {
+                    (self.gate)(&self, job).map_err(|e| {
+                        Error::bare(Kind::Input, format!("reconcile health check failed: {e}"))
+                    })?;
+                }
+            }
         } else if self.opts.dry_run {
             // Plan the waves from the rows reconcile would leave, as the real deploy does:
             // a disabled allocation it stops is not listed again as `stop` in its wave.
@@ -414,6 +424,15 @@ impl Deployer<'_> {
         }
         Ok(())
     }
+}
+
+/// Jobs of which reconcile stopped a running allocation.
+fn plan_stopped_jobs(items: &[plan::ReconcileItem]) -> BTreeSet<&str> {
+    items
+        .iter()
+        .filter(|i| i.stop)
+        .map(|i| i.job.as_str())
+        .collect()
 }
 
 /// After reconcile leaves a job with no non-removed allocation (spec 04 §8).
