@@ -20,6 +20,10 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 mkdir -p /run/sshd
+# Bun runs .ts/.js hooks; optional (its tests skip without it), installed from npm when possible.
+if ! command -v bun >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  npm install -g bun >/dev/null 2>&1 || echo "setup: bun not installed (Bun hook tests will be skipped)" >&2
+fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install the Rust toolchain (rustup) first" >&2
   exit 1
