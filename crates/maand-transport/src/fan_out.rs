@@ -62,7 +62,7 @@ mod tests {
             peak.fetch_max(now, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(50));
             running.fetch_sub(1, Ordering::SeqCst);
-            if i % 5 == 0 {
+            if matches!(i % 5, 0) {
                 Err(format!("item {i} failed"))
             } else {
                 Ok(i * 2)
@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(peak.load(Ordering::SeqCst), 4);
         assert!(started.elapsed() < Duration::from_millis(500));
         for (i, r) in &out {
-            if i % 5 == 0 {
+            if matches!(i % 5, 0) {
                 assert_eq!(r, &Err(format!("item {i} failed")));
             } else {
                 assert_eq!(r, &Ok(i * 2));

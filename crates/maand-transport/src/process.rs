@@ -142,8 +142,6 @@ pub(crate) struct Running {
     own_group: bool,
     start: Instant,
     exit_rx: Receiver<std::io::Result<ExitStatus>>,
-    /// The exit status, once [`Running::wait_exit_for`] has seen it.
-    status: Option<std::io::Result<ExitStatus>>,
     drained_rx: Receiver<()>,
     captured: Arc<Mutex<Captured>>,
     target: Target,
@@ -211,7 +209,6 @@ pub(crate) fn spawn(
         own_group,
         start,
         exit_rx,
-        status: None,
         drained_rx,
         captured,
         target: target.clone(),
@@ -282,36 +279,14 @@ impl Running {
         }
     }
 
-    /// Time since spawn.
-    pub(crate) fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    /// Wait up to `d` for the child to exit; true once it has (or can no longer be
-    /// waited for).
-    pub(crate) fn wait_exit_for(&mut self, d: Duration) -> bool {
-        if self.status.is_some() {
-            return true;
-        }
-        match self.exit_rx.recv_timeout(d) {
-            Ok(s) => {
-                self.status = Some(s);
-                true
-            }
-            Err(RecvTimeoutError::Timeout) => false,
-            Err(RecvTimeoutError::Disconnected) => true,
-        }
-    }
-
     /// Wait for the exit (killing the child once `deadline` has passed since spawn), drain
     /// its output and report the end to the observer.
     pub(crate) fn wait(
-        mut self,
+        self,
         deadline: Option<Duration>,
     ) -> Result<CommandOutput, TransportError> {
         let mut timed_out = false;
         let status = match deadline {
-            _ if self.status.is_some() => self.status.take(),
             None => self.exit_rx.recv().ok(),
             Some(limit) => {
                 let left = limit.saturating_sub(self.start.elapsed());

@@ -133,6 +133,17 @@ pub fn control_check_argv(
     control_argv(settings, host, "check")
 }
 
+/// `ssh … -f -N user@host`: open the master for `host` and return once it is
+/// authenticated and listening (the master goes to the background, its stdio on
+/// /dev/null). Opening it explicitly, once, lets parallel first commands share it.
+pub fn master_argv(settings: &SshSettings, host: &str) -> Result<Vec<String>, TransportError> {
+    let mut v = vec!["ssh".to_string()];
+    v.extend(ssh_options(settings));
+    v.extend(["-f".to_string(), "-N".to_string()]);
+    v.push(destination(settings, host)?);
+    Ok(v)
+}
+
 fn control_argv(
     settings: &SshSettings,
     host: &str,
@@ -239,6 +250,11 @@ pub(crate) mod tests {
         let mut want: Vec<&str> = vec!["ssh"];
         want.extend(OPTS);
         want.extend(["-O", "exit", "agent@10.0.0.1"]);
+        assert_eq!(argv, want);
+        let argv = master_argv(&settings(), "10.0.0.1").unwrap();
+        let mut want: Vec<&str> = vec!["ssh"];
+        want.extend(OPTS);
+        want.extend(["-f", "-N", "agent@10.0.0.1"]);
         assert_eq!(argv, want);
         let argv = control_check_argv(&settings(), "10.0.0.1").unwrap();
         assert_eq!(&argv[argv.len() - 3..], ["-O", "check", "agent@10.0.0.1"]);

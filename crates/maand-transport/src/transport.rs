@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::classify::{classify_rsync, classify_ssh};
 use crate::fan_out::fan_out;
@@ -12,17 +12,15 @@ use crate::prereq::{parse_probe, worker_probe_script};
 use crate::process::{self, TAIL_LINES};
 use crate::quote::try_quote;
 use crate::settings::ensure_control_dir;
-use crate::ssh::{control_check_argv, control_exit_argv, ssh_argv};
+use crate::ssh::{control_check_argv, control_exit_argv, master_argv, ssh_argv};
 use crate::{
-    rsync_argv, CommandOutput, LocalChild, LocalCommand, Observer, PrerequisiteReport,
-    RemoteCommand, RsyncSpec, SshSettings, Target, TransportError,
+    rsync_argv, CollectingObserver, CommandOutput, LocalChild, LocalCommand, ObservedEvent,
+    Observer, PrerequisiteReport, RemoteCommand, RsyncSpec, SshSettings, Target, TransportError,
 };
 
 /// Time the prerequisite probe may take beyond the connect timeout.
 const PROBE_BUDGET: Duration = Duration::from_secs(30);
-/// How often the first command to a worker checks whether its master is up.
-const MASTER_POLL: Duration = Duration::from_millis(50);
-/// How long after the connect timeout a first command may still be authenticating.
+/// How long after the connect timeout opening a master may still be authenticating.
 const MASTER_GRACE: Duration = Duration::from_secs(5);
 
 /// The process's handle on its workers. Share it by reference (it is `Sync`) across
@@ -33,11 +31,8 @@ pub struct Transport {
     contacted: Mutex<BTreeSet<String>>,
     /// `host|tools|sudo` → missing tools, for probes that got an answer.
     probed: Mutex<HashMap<String, Vec<String>>>,
-    /// Per worker: is the first contact over? Until a master is seen running (or the
-    /// first command ended), commands to that worker wait, so parallel first commands
-    /// share one connection instead of racing to become master (each loser would open a
-    /// connection of its own).
-    gates: Mutex<HashMap<String, Arc<Mutex<bool>>>>,
+    /// Per worker: is its master up? See [`Transport::ensure_master`].
+    gates: Mutex<HashMap<String, Arc<Mutex<Gate>>>>,
 }
 
 impl Transport {
@@ -262,8 +257,25 @@ impl Transport {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(host.to_string());
+        self.ensure_master(target, host, summary)?;
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]);
+        process::spawn(cmd, target, summary, self.observer(), false)?.wait(deadline)
+    }
+
+    /// Make sure `host` has a master before a command runs, so that parallel first
+    /// commands share one connection instead of racing to become master (each loser would
+    /// log in on its own). The first caller opens it (`ssh -f -N`) while the others wait
+    /// on the worker's gate. When that fails, the caller gets the connection error (its
+    /// command never ran; the observer sees its begin, ssh's lines and exit 255), and
+    /// callers that waited meanwhile run their commands directly, in parallel, instead of
+    /// queueing behind one connect timeout each.
+    fn ensure_master(
+        &self,
+        target: &Target,
+        host: &str,
+        summary: &str,
+    ) -> Result<(), TransportError> {
         let gate = Arc::clone(
             self.gates
                 .lock()
@@ -271,28 +283,45 @@ impl Transport {
                 .entry(host.to_string())
                 .or_default(),
         );
-        let mut settled = gate.lock().unwrap_or_else(|e| e.into_inner());
-        if *settled || self.master_alive(host) {
-            *settled = true;
-            drop(settled);
-            return process::spawn(cmd, target, summary, self.observer(), false)?.wait(deadline);
+        let mut state = gate.lock().unwrap_or_else(|e| e.into_inner());
+        match *state {
+            Gate::Up => return Ok(()),
+            Gate::DownSince(t) if t.elapsed() < self.settings.connect_timeout => return Ok(()),
+            _ => {}
         }
-        // First contact: this command opens the master. Hold the others back until the
-        // master answers (after authentication) or this command ends. Either way the
-        // question is settled: if the worker is down, the others must not queue up behind
-        // one connect timeout each, they fail in parallel. A master that is not up once
-        // the handshake must be over never will be (multiplexing unavailable): stop
-        // waiting then too.
-        let mut running = process::spawn(cmd, target, summary, self.observer(), false)?;
-        let handshake_over = self.settings.connect_timeout + MASTER_GRACE;
-        let limit = deadline.map_or(handshake_over, |d| d.min(handshake_over));
-        while !running.wait_exit_for(MASTER_POLL)
-            && !self.master_alive(host)
-            && running.elapsed() < limit
-        {}
-        *settled = true;
-        drop(settled);
-        running.wait(deadline)
+        if self.master_alive(host) {
+            *state = Gate::Up;
+            return Ok(());
+        }
+        let argv = master_argv(&self.settings, host)?;
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        let quiet = Arc::new(CollectingObserver::new());
+        let deadline = Some(self.settings.connect_timeout + MASTER_GRACE);
+        let out = process::spawn(cmd, target, summary, quiet.clone(), false)?.wait(deadline)?;
+        let duration = out.duration;
+        match classify_ssh(&self.settings, host, deadline, out) {
+            Ok(out) if out.exit == 0 => {
+                *state = Gate::Up;
+                Ok(())
+            }
+            result => {
+                *state = Gate::DownSince(Instant::now());
+                // Replay what the user would have seen from the command itself.
+                let observer = self.observer();
+                observer.begin(target, summary);
+                for event in quiet.events() {
+                    if let ObservedEvent::Line { stream, line, .. } = event {
+                        observer.line(target, stream, &line);
+                    }
+                }
+                observer.end(target, 255, duration);
+                Err(result.err().unwrap_or_else(|| TransportError::Connect {
+                    worker: host.to_string(),
+                    message: "ssh: could not open the shared connection".to_string(),
+                }))
+            }
+        }
     }
 
     /// Is a master for `host` running (`ssh -O check`, local only)?
@@ -308,6 +337,17 @@ impl Transport {
             .status()
             .is_ok_and(|s| s.success())
     }
+}
+
+/// What this process knows about a worker's master.
+#[derive(Debug, Default, Clone, Copy)]
+enum Gate {
+    #[default]
+    Unknown,
+    Up,
+    /// Opening it failed at that time; until a connect timeout has passed, commands run
+    /// directly rather than queue for another attempt.
+    DownSince(Instant),
 }
 
 impl Drop for Transport {
