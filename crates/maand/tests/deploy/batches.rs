@@ -49,9 +49,9 @@ fn batches_and_rollout_order() {
     b.job(
         "api",
         json!({"max_concurrent_starts": 2, "max_concurrent_upgrades": 1}),
-        "0.3",
+        "0.5",
     );
-    b.job("pair", json!({"max_concurrent_upgrades": 2}), "0.3");
+    b.job("pair", json!({"max_concurrent_upgrades": 2}), "0.5");
     b.build_deploy();
 
     // Starts in batches of 2 in catalog order: w0 ∥ w1, then w2.
