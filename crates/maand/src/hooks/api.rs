@@ -464,9 +464,16 @@ fn kv_get(c: &Call) -> Handled {
     }
     let value = c.kv().get(&ns, &key);
     match value {
-        Ok(Some(v)) => Ok(json_reply(
-            &json!({ "namespace": ns, "key": key, "value": v }),
-        )),
+        Ok(Some(v)) => {
+            if crate::kv::policy::is_secret_namespace(&ns) {
+                if let Some(sink) = &c.hook.sink {
+                    sink.add_secret(&v);
+                }
+            }
+            Ok(json_reply(
+                &json!({ "namespace": ns, "key": key, "value": v }),
+            ))
+        }
         Ok(None) => Err(text(404, msg::KV_MISSING)),
         Err(e) => Err(c.internal("KV read", e)),
     }

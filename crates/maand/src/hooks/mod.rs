@@ -8,6 +8,7 @@
 //! * `assets/maand.py`, `assets/maand.ts` — written next to every script.
 
 pub mod api;
+pub mod interrupt;
 pub mod operator;
 pub mod post_build;
 pub mod runner;

@@ -195,6 +195,7 @@ impl<'a> Runtime<'a> {
 
     fn with_kv(bucket: &'a Bucket, kv: Arc<Mutex<KvStore>>) -> Result<Runtime<'a>, HookError> {
         let api = Api::process().map_err(HookError::Internal)?;
+        super::interrupt::install();
         Ok(Runtime {
             bucket,
             api,
@@ -437,8 +438,19 @@ impl<'a> Runtime<'a> {
                 cwd.display()
             ));
         }
-        let out = maand_transport::spawn_local(&cmd, &target, observer.clone())
-            .and_then(|child| child.wait());
+        let out = if super::interrupt::requested() {
+            Err(Cause::Setup("interrupted".into()))
+        } else {
+            maand_transport::spawn_local(&cmd, &target, observer.clone())
+                .and_then(|child| {
+                    let pid = child.pid();
+                    super::interrupt::track(pid);
+                    let out = child.wait();
+                    super::interrupt::untrack(pid);
+                    out
+                })
+                .map_err(|e| Cause::Setup(e.to_string()))
+        };
         for name in api.unregister(reg) {
             let line = format!(
                 "warning: job {job} command {command} on {ip} exited holding semaphore \"{name}\" ({}); released",
@@ -447,7 +459,7 @@ impl<'a> Runtime<'a> {
             let _ = session.sink.warning(&line);
             session.say(&line);
         }
-        let out = out.map_err(|e| fail(Cause::Setup(e.to_string())))?;
+        let out = out.map_err(fail)?;
         if call.verbose {
             session.say(&format!(
                 "{job}@{ip} end: exit {} in {} ms",

@@ -147,3 +147,51 @@ fn missing_interpreter_is_a_prerequisite_failure() {
         o.stderr
     );
 }
+
+#[test]
+fn ctrl_c_is_forwarded_to_running_hooks() {
+    let b = built();
+    b.body(
+        r#"import time
+import maand
+(maand.find_bucket_root() / "started").write_text("yes")
+maand.put_job_variable("before_signal", "x").raise_for_status()
+time.sleep(60)
+"#,
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_maand"))
+        .args(["hooks", "command_c", "alpha"])
+        .current_dir(b.root())
+        .env_remove("MAAND_BUCKET")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !b.path("started").exists() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "hook never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let t = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(9),
+        "{:?}",
+        t.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("127.0.0.1: command execution failed (signal 2); 127.0.0.2: interrupted"),
+        "{stderr}"
+    );
+    assert_eq!(b.kv("vars/job/alpha", "before_signal"), None);
+}
