@@ -393,9 +393,15 @@ fn prerequisites_are_reported_in_one_message() {
     let Some(mut env) = env("prerequisites_are_reported_in_one_message", 3) else {
         return;
     };
-    let t = transport(&env);
+    let obs = Arc::new(CollectingObserver::new());
+    let t = Transport::new(env.settings.clone(), obs.clone()).unwrap();
     let hosts = env.fleet.hosts();
     t.check_workers(&hosts, WORKER_TOOLS, 4).unwrap();
+    let probes = obs.events().len();
+    assert!(probes > 0);
+    // Cached per worker for the process: no second probe.
+    t.check_workers(&hosts, WORKER_TOOLS, 4).unwrap();
+    assert_eq!(obs.events().len(), probes);
     env.fleet.kill(2).unwrap();
     let err = t
         .check_workers(&hosts, &["bash", "maand-no-such-tool"], 4)
