@@ -9,6 +9,9 @@ pub enum FleetError {
     #[error("cannot start a local sshd fleet here: {0}")]
     Unsupported(String),
 
+    #[error("a fleet has at most 254 workers (127.0.k.1 to 127.0.k.254), not {0}")]
+    TooManyWorkers(usize),
+
     #[error("no free fleet slot: 127.0.k.x:{port} is taken (or locked) for every k in 1..=254")]
     NoFreeSlot { port: u16 },
 

@@ -104,6 +104,9 @@ impl Fleet {
 
     /// Start a fleet; returns once every sshd accepts TCP connections.
     pub fn start_with(opts: FleetOptions) -> Result<Fleet, FleetError> {
+        if opts.workers > 254 {
+            return Err(FleetError::TooManyWorkers(opts.workers));
+        }
         if let Some(reason) = Self::unsupported_reason() {
             return Err(FleetError::Unsupported(reason));
         }
@@ -680,6 +683,10 @@ mod tests {
             PathBuf::from("/tmp/f/keys/client_ed25519")
         );
         assert_eq!(fleet.accepted_logins(9), 0);
+        assert!(matches!(
+            Fleet::start(255),
+            Err(FleetError::TooManyWorkers(255))
+        ));
         assert!(matches!(
             fleet.freeze(0),
             Err(FleetError::NoSuchWorker { index: 0, count: 0 })
