@@ -281,10 +281,7 @@ impl Running {
 
     /// Wait for the exit (killing the child once `deadline` has passed since spawn), drain
     /// its output and report the end to the observer.
-    pub(crate) fn wait(
-        self,
-        deadline: Option<Duration>,
-    ) -> Result<CommandOutput, TransportError> {
+    pub(crate) fn wait(self, deadline: Option<Duration>) -> Result<CommandOutput, TransportError> {
         let mut timed_out = false;
         let status = match deadline {
             None => self.exit_rx.recv().ok(),
