@@ -559,3 +559,34 @@ fn capacity_and_fifo() {
     }
     assert_eq!(*order.lock().unwrap(), vec![ids[2].clone(), ids[3].clone()]);
 }
+
+#[test]
+fn kv_failures_are_internal_errors() {
+    let f = fixture();
+    // A session whose key file is missing cannot encrypt: 500, details only in the log.
+    let broken = Arc::new(Mutex::new(KvStore::empty(
+        f._dir.path().join("missing.key"),
+    )));
+    let _reg = f.api.register(HookInfo {
+        alloc_id: ALLOC.into(),
+        job: "api".into(),
+        worker: "10.0.0.1".into(),
+        event: "cli".into(),
+        command: "command_a".into(),
+        reader: Reader {
+            job: "api".into(),
+            worker: Some("10.0.0.1".into()),
+            upstream: Vec::new(),
+        },
+        demands: json!([]),
+        kv: broken,
+        sink: None,
+    });
+    f.call(
+        "PUT",
+        "/kv/secret",
+        Some(json!({"namespace": "secrets/job/api", "key": "k", "value": "v"})),
+    )
+    .err(500, msg::INTERNAL);
+    assert_eq!(f.call("GET", "/demands", None).json(), json!([]));
+}

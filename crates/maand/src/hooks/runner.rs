@@ -659,3 +659,78 @@ pub fn staging_dir(bucket: &Bucket, worker: &str, job: &str) -> PathBuf {
         .join(job)
         .join("_modules")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> FileRow {
+        FileRow {
+            path: path.into(),
+            is_dir: false,
+            content: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn script_discovery() {
+        let files = [
+            file("api/_modules/command_a.py"),
+            file("api/_modules/command_b.ts"),
+            file("api/_modules/command_b.js"),
+        ];
+        assert_eq!(
+            find_script(&files, "api", "command_a").unwrap(),
+            "_modules/command_a.py"
+        );
+        assert_eq!(
+            find_script(&files, "api", "command_x").unwrap_err().to_string(),
+            "job command file not found: expected command_x.py, command_x.ts, or command_x.js under workspace/jobs/api/_modules"
+        );
+        assert_eq!(
+            find_script(&files, "api", "command_b").unwrap_err().to_string(),
+            "invalid job command configuration: multiple implementations for command_b under workspace/jobs/api/_modules (use only one of .py, .ts, .js)"
+        );
+    }
+
+    #[test]
+    fn failure_messages() {
+        let e = HookError::Failed {
+            job: "api".into(),
+            command: "command_m".into(),
+            failures: vec![
+                Failure {
+                    worker: "10.0.0.1".into(),
+                    cause: Cause::Exit(3),
+                    tail: Vec::new(),
+                },
+                Failure {
+                    worker: "10.0.0.2".into(),
+                    cause: Cause::Signal(9),
+                    tail: Vec::new(),
+                },
+                Failure {
+                    worker: "10.0.0.3".into(),
+                    cause: Cause::Prerequisite("bun".into()),
+                    tail: Vec::new(),
+                },
+            ],
+            runs: 3,
+        };
+        assert_eq!(
+            e.to_string(),
+            "job api command command_m failed: 10.0.0.1: command execution failed (exit 3); 10.0.0.2: command execution failed (signal 9); 10.0.0.3: host prerequisites not met: bun"
+        );
+        assert_eq!(
+            super::super::post_build::failure_lines(&e)[..2],
+            [
+                "post_build: job api hook command_m failed: 10.0.0.1: exit status 3".to_string(),
+                "post_build: job api hook command_m failed: 10.0.0.2: signal: 9".to_string(),
+            ]
+        );
+        assert_eq!(default_concurrency("job_control"), None);
+        assert_eq!(default_concurrency("after_allocation_started"), None);
+        assert_eq!(default_concurrency("after_allocation_stopped"), Some(1));
+        assert_eq!(default_concurrency("cli"), Some(1));
+    }
+}
