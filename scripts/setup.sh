@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what maand's tests and demo need on a Debian machine (run as root):
-# OpenSSH server and client, rsync, make, python3 (the local sshd fleet of spec 12).
+# OpenSSH server and client, rsync, make, python3, sudo (the local sshd fleet of spec 12).
 set -euo pipefail
 need=()
 command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
@@ -9,6 +9,7 @@ command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
