@@ -121,3 +121,94 @@ fn write_certs(s: &HookStage, modules: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, content: &str) -> FileRow {
+        FileRow {
+            path: path.into(),
+            is_dir: false,
+            content: content.as_bytes().to_vec(),
+        }
+    }
+
+    fn staged(dir: &Path, mode: Mode, kv: &KvStore) -> PathBuf {
+        let files = [
+            file("api/Makefile", "raw make"),
+            file("api/conf.yml.tpl", "{{ .Job }}"),
+            file("api/_prometheus/scrape.yml", "x"),
+            file("api/_modules/command_a.py", "print(1)"),
+            file("api/_modules/lib.py", "x = 1"),
+            file("api/_modules/maand.py", "workspace copy"),
+        ];
+        stage(&HookStage {
+            tmp: &dir.join("tmp"),
+            workspace_modules: dir.join("workspace/jobs/api/_modules"),
+            job: "api",
+            worker: "10.0.0.1",
+            files: &files,
+            script_rel: "_modules/command_a.py",
+            kv,
+            mode,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn modes() {
+        let d = tempfile::tempdir().unwrap();
+        let key = d.path().join("kv.key");
+        fs_err::write(&key, crate::kv::crypto::new_key_bytes()).unwrap();
+        let mut kv = KvStore::empty(key);
+        kv.put("maand/worker", "certs/ca.crt", "CA").unwrap();
+        kv.put("maand/job/api/worker/10.0.0.1", "certs/tls.key", "KEY")
+            .unwrap();
+        fs_err::create_dir_all(d.path().join("workspace/jobs/api/_modules/node_modules")).unwrap();
+        let job = d.path().join("tmp/workers/10.0.0.1/jobs/api");
+
+        let m = staged(d.path(), Mode::HealthFast, &kv);
+        assert_eq!(m, job.join("_modules"));
+        assert!(!job.join("Makefile").exists());
+        assert!(!m.join("lib.py").exists());
+        assert_eq!(
+            fs_err::read_to_string(m.join("maand.py")).unwrap(),
+            MAAND_PY
+        );
+        assert_eq!(
+            fs_err::read_to_string(m.join("certs/ca.crt")).unwrap(),
+            "CA\n"
+        );
+        let mode = fs_err::metadata(m.join("certs/tls.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(m.join("node_modules").is_symlink());
+        let tmp_mode = fs_err::metadata(d.path().join("tmp"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(tmp_mode & 0o777, 0o700);
+
+        staged(d.path(), Mode::Full, &kv);
+        assert_eq!(
+            fs_err::read_to_string(job.join("Makefile")).unwrap(),
+            "raw make"
+        );
+        assert!(job.join("conf.yml.tpl").exists());
+        assert!(!job.join("_prometheus").exists());
+        assert!(m.join("lib.py").exists());
+
+        // Deploy rendered the job: only _modules/ is refreshed.
+        fs_err::write(job.join("Makefile"), "rendered").unwrap();
+        fs_err::write(m.join("lib.py"), "stale").unwrap();
+        staged(d.path(), Mode::ModulesOnly, &kv);
+        assert_eq!(
+            fs_err::read_to_string(job.join("Makefile")).unwrap(),
+            "rendered"
+        );
+        assert_eq!(fs_err::read_to_string(m.join("lib.py")).unwrap(), "x = 1");
+    }
+}
