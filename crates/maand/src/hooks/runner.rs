@@ -649,17 +649,6 @@ impl Observer for HookObserver {
     }
 }
 
-/// Absolute path helper for tests and callers that print the staging directory.
-pub fn staging_dir(bucket: &Bucket, worker: &str, job: &str) -> PathBuf {
-    bucket
-        .tmp()
-        .join("workers")
-        .join(worker)
-        .join("jobs")
-        .join(job)
-        .join("_modules")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
