@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark `maand deploy` against the floor (bench/deploy_floor.sh: parallel rsync + ssh make
-# over multiplexed connections) and Ansible (ansible-core, copy + make), on local fleets of
+# over multiplexed connections) and Ansible (ansible.posix.synchronize per job + make where
+# something changed; ansible-core plus the `ansible` package for ansible.posix), on local fleets of
 # sshd workers (maand-fleet), JOBS jobs per worker:
 #
 #   first   first deploy of every job to every worker (then start)
@@ -12,7 +13,8 @@
 #   bench/deploy.sh [WORKERS...]      (default: 4 16; JOBS=10 RUNS=5 ANSIBLE_RUNS=3)
 #
 # Ansible is slow (minutes per run on a loaded 2-core machine); ANSIBLE_SIZES,
-# ANSIBLE_SCENARIOS and ANSIBLE_WARMTH (space-separated; default: all) limit where it runs.
+# ANSIBLE_SCENARIOS and ANSIBLE_WARMTH (space-separated; default: all) limit where it runs;
+# TOOLS (default "maand floor ansible") limits the tools.
 #
 # Needs root (fleet), hyperfine (installed with apt-get when missing), python3 -m venv.
 # Writes bench/out/deploy/results-<sizes>.tsv and prints a Markdown table (paste into RESULTS.md).
@@ -35,15 +37,15 @@ fi
 FLEET=${FLEET:-$repo/target/release/maand-fleet}
 [ -x "$FLEET" ] || FLEET="$repo/target/debug/maand-fleet"
 VENV="$repo/bench/out/venv"
-if [ ! -x "$VENV/bin/ansible-playbook" ]; then
+if [ ! -d "$VENV/lib/python3"*/site-packages/ansible_collections/ansible/posix ]; then
   echo "installing ansible-core into $VENV" >&2
-  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q ansible-core >&2
+  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q ansible-core ansible >&2
 fi
 export M="$MAAND"
 STEP="$repo/bench/deploy_step.sh"
 FLOOR="$repo/bench/deploy_floor.sh"
 mkdir -p "$OUT"
-results="$OUT/results-$(IFS=-; echo "${sizes[*]}").tsv"
+results="$OUT/results-$(IFS=-; echo "${sizes[*]}")${TOOLS:+-${TOOLS// /-}}.tsv"
 : >"$results"
 
 fleets=()
@@ -55,6 +57,7 @@ trap cleanup EXIT
 # bench N TOOL SCENARIO WARMTH RUNS PREPARE COMMAND
 bench() {
   local n=$1 tool=$2 scen=$3 warm=$4 runs=$5 prep=$6 cmd=$7
+  [[ " ${TOOLS:-$tool} " == *" $tool "* ]] || return 0
   if [ "$tool" = ansible ]; then
     [[ " ${ANSIBLE_SIZES:-$n} " == *" $n "* ]] || return 0
     [[ " ${ANSIBLE_SCENARIOS:-$scen} " == *" $scen "* ]] || return 0
@@ -63,16 +66,19 @@ bench() {
   local json="$OUT/n$n/$tool-$scen-$warm.json" warmup=0
   [ "$warm" = warm ] && warmup=1
   echo "== $n workers: $tool $scen ($warm)" >&2
-  hyperfine -S bash --runs "$runs" --warmup "$warmup" --prepare "$prep" \
+  local show=()
+  [ "$tool" = ansible ] && show=(--show-output)
+  hyperfine -S bash --runs "$runs" --warmup "$warmup" --prepare "$prep" "${show[@]}" \
     --export-json "$json" -- "$cmd" >"$OUT/n$n/$tool-$scen-$warm.log" 2>&1 || {
     echo "failed: $cmd (see $OUT/n$n/$tool-$scen-$warm.log)" >&2
     tail -5 "$OUT/n$n/$tool-$scen-$warm.log" >&2
-    return 1
+    return 0
   }
   python3 - "$json" "$n" "$tool" "$scen" "$warm" >>"$results" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
-print("\t".join(sys.argv[2:6] + [f"{r['median']:.4f}", f"{r['min']:.4f}", f"{r['max']:.4f}", str(len(r["times"]))]))
+print("\t".join(sys.argv[2:6] + [f"{r['median']:.4f}", f"{r['min']:.4f}", f"{r['max']:.4f}",
+                                 str(len(r["times"])), f"{r['user'] + r['system']:.4f}"]))
 PY
 }
 
@@ -155,7 +161,7 @@ gathering = explicit
 [ssh_connection]
 pipelining = True
 control_path_dir = $d/ansible-ctl
-ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes
+ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o ControlPath=$d/ansible-ctl/%C -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes
 CFG
   jobs_yaml=$(for j in $(seq 0 $((JOBS - 1))); do printf 'job%s,' "$j"; done)
   cat >"$d/deploy.yml" <<YML
@@ -166,10 +172,14 @@ CFG
     jobs: "{{ '${jobs_yaml%,}'.split(',') }}"
     target: restart
   tasks:
-    - name: copy job files
-      ansible.builtin.copy:
+    - name: sync job files
+      ansible.posix.synchronize:
         src: "$d/src/jobs/{{ item }}/"
         dest: "{{ root }}/jobs/{{ item }}/"
+        rsync_opts: ["--exclude=/data"]
+        use_ssh_args: true
+        ssh_connection_multiplexing: true
+        rsync_path: "mkdir -p {{ root }}/jobs && rsync"
       loop: "{{ jobs }}"
       register: copied
     - name: make start/restart where something changed

@@ -9,11 +9,14 @@ from collections import defaultdict
 rows = [l.rstrip("\n").split("\t") for p in sys.argv[1:] for l in open(p) if l.strip()]
 med = {}
 logins = {}
-for n, tool, scen, warm, median, *_ in rows:
+cpu = {}
+for n, tool, scen, warm, median, *rest in rows:
     if scen == "noop_logins":
         logins[(n, warm)] = median
     else:
         med[(n, tool, scen, warm)] = float(median)
+        if len(rest) >= 4:
+            cpu[(n, tool, scen, warm)] = float(rest[3])
 
 print("| workers | scenario | warmth | maand (s) | floor (s) | Ansible (s) | maand / floor | Ansible / maand |")
 print("|---:|---|---|---:|---:|---:|---:|---:|")
@@ -39,7 +42,8 @@ for n in map(str, sizes):
     if m is not None:
         verdicts["no-op deploy under 0.3 s, no worker contacted"].append(
             (f"{n} workers", m < 0.3 and logins.get((n, "warm")) == "0",
-             f"{m * 1000:.0f} ms, {logins.get((n, 'warm'), '?')} logins"))
+             f"{m * 1000:.0f} ms wall, {cpu.get((n, 'maand', 'noop', 'warm'), float('nan')) * 1000:.0f} ms CPU, "
+             f"{logins.get((n, 'warm'), '?')} logins"))
 print()
 for target, items in verdicts.items():
     ok = all(i[1] for i in items)
