@@ -2,7 +2,7 @@
 # Benchmark `maand build`: first build and unchanged rebuild of generated workspaces
 # (100, 1,000 and 5,000 workers x 50 jobs), wall time and peak RSS via /usr/bin/time -v.
 #
-#   bench/build.sh [WORKERS...]     (default: 100 1000 5000)
+#   bench/build.sh [WORKERS...]     (default: 100 1000 5000; JOBS=50)
 #
 # Prints a Markdown table on stdout; per-run logs go to $BENCH_DIR (default a temp dir).
 set -euo pipefail
@@ -13,9 +13,12 @@ if [ ! -x /usr/bin/time ]; then
   apt-get install -y time >/dev/null
 fi
 
-cargo build --release -p maand >&2
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-MAAND="$target_dir/release/maand"
+# MAAND=/path/to/maand skips the release build and benchmarks that binary.
+if [ -z "${MAAND:-}" ]; then
+  cargo build --release -p maand >&2
+  target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  MAAND="$target_dir/release/maand"
+fi
 JOBS=${JOBS:-50}
 BENCH_DIR=${BENCH_DIR:-$(mktemp -d -t maand-bench.XXXXXX)}
 sizes=("$@")

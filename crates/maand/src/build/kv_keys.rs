@@ -5,7 +5,7 @@ use crate::catalog::allocations::AllocationRow;
 use crate::ids::stable_uuid;
 use crate::workspace::units::format_number;
 use crate::workspace::workers::Worker;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub type Pairs = Vec<(String, String)>;
 
@@ -39,11 +39,34 @@ pub fn worker_shared(workers: &[Worker], ca_pem: Option<&str>) -> Pairs {
     out
 }
 
+/// Hosts carrying each label, in worker order, and each host's index among them; built
+/// once per build so `worker_own` stays linear in the size of its output.
+pub struct LabelIndex<'a> {
+    hosts: HashMap<&'a str, Vec<&'a str>>,
+    index: HashMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> LabelIndex<'a> {
+    /// `workers` in worker order.
+    pub fn new(workers: &'a [Worker]) -> LabelIndex<'a> {
+        let mut hosts: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut index = HashMap::new();
+        for w in workers {
+            for l in &w.labels {
+                let list = hosts.entry(l.as_str()).or_default();
+                index.insert((l.as_str(), w.host.as_str()), list.len());
+                list.push(&w.host);
+            }
+        }
+        LabelIndex { hosts, index }
+    }
+}
+
 /// `maand/worker/<host>`; `active_jobs` are the jobs with an active allocation there.
 pub fn worker_own(
     w: &Worker,
     worker_id: &str,
-    workers: &[Worker],
+    labels: &LabelIndex,
     active_jobs: &BTreeSet<&str>,
 ) -> Pairs {
     let mut out = vec![kv("worker_ip", &w.host), kv("worker_id", worker_id)];
@@ -62,15 +85,19 @@ pub fn worker_own(
         active_jobs.iter().copied().collect::<Vec<_>>().join(","),
     ));
     for label in &w.labels {
-        let with: Vec<&str> = workers
-            .iter()
-            .filter(|o| o.labels.contains(label))
-            .map(|o| o.host.as_str())
-            .collect();
+        let with = labels
+            .hosts
+            .get(label.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let peers: Vec<&str> = with.iter().copied().filter(|h| *h != w.host).collect();
         // Written even when empty (spec 04 §2.4 decision) so templates can `get` it safely.
         out.push(kv(format!("{label}_peers"), peers.join(",")));
-        let idx = with.iter().position(|h| *h == w.host).unwrap_or(0);
+        let idx = labels
+            .index
+            .get(&(label.as_str(), w.host.as_str()))
+            .copied()
+            .unwrap_or(0);
         out.push(kv(format!("{label}_allocation_index"), idx.to_string()));
     }
     out
@@ -184,7 +211,7 @@ mod tests {
             "b61822e8-357d-3aff-b7ea-accf348d9134"
         )));
         assert!(shared.contains(&kv("certs/ca.crt", "PEM")));
-        let own = worker_own(&ws[1], "id", &ws, &["prometheus"].into());
+        let own = worker_own(&ws[1], "id", &LabelIndex::new(&ws), &["prometheus"].into());
         assert!(own.contains(&kv("labels", "api,prometheus,worker")));
         assert!(own.contains(&kv("jobs", "prometheus")));
         assert!(own.contains(&kv("api_peers", "10.0.0.2")));

@@ -79,8 +79,22 @@ pub fn load_workspace(bucket: &Bucket, warnings: &mut Warnings) -> Result<Worksp
     workspace::load(&bucket.root, &bucket.conf, warnings)
 }
 
-/// Runs the build; the caller holds the bucket lock.
+/// Runs the whole build: the main transaction, then `post_build` hooks. The caller holds
+/// the bucket lock.
 pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<Summary> {
+    let summary = main_phase(bucket, opts, warnings)?;
+    post_build(bucket, summary)
+}
+
+/// T2: `post_build` hooks (spec 03 §16); their KV writes commit only if all succeed. The
+/// catalog committed by [`main_phase`] stays whatever the hooks do.
+pub fn post_build(bucket: &Bucket, summary: Summary) -> Result<Summary> {
+    let hook_runs = crate::hooks::post_build::run(bucket)?;
+    Ok(Summary { hook_runs, ..summary })
+}
+
+/// Everything up to and including the main commit (T1, pipeline steps 1–16).
+pub fn main_phase(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<Summary> {
     let ws = load_workspace(bucket, warnings)?;
     templates::check(&ws)?;
     let planned = ws
@@ -390,11 +404,12 @@ pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<S
             .insert(a.job.as_str());
     }
     let empty = BTreeSet::new();
+    let labels = kv_keys::LabelIndex::new(&ws.workers);
     for w in &ws.workers {
         let own = kv_keys::worker_own(
             w,
             worker_id[w.host.as_str()],
-            &ws.workers,
+            &labels,
             jobs_on.get(w.host.as_str()).unwrap_or(&empty),
         );
         kv.sync(&format!("maand/worker/{}", w.host), &own)?;
@@ -504,7 +519,7 @@ pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<S
     )?;
 
     let now = chrono::Utc::now().timestamp();
-    let trimmed = crate::catalog::kv::trim_history(&tx, now - HISTORY_DAYS * 86400, HISTORY_KEEP)?;
+    let trimmed = kv.trim_history(&tx, now - HISTORY_DAYS * 86400, HISTORY_KEEP)?;
     let stats = kv.persist(&tx, now)?;
     tx.commit()?;
     if trimmed > 0 || !removed_jobs.is_empty() || !removed_workers.is_empty() {
@@ -513,8 +528,6 @@ pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<S
         }
     }
 
-    // T2: post_build hooks (spec 03 §16); their KV writes commit only if all succeed.
-    let hook_runs = crate::hooks::post_build::run(bucket)?;
 
     let count = |f: &dyn Fn(&AllocationRow) -> bool| allocs.iter().filter(|a| f(a)).count();
     Ok(Summary {
@@ -523,7 +536,7 @@ pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<S
         active: count(&|a| !a.removed && !a.disabled),
         disabled: count(&|a| !a.removed && a.disabled),
         removed: count(&|a| a.removed),
-        hook_runs,
+        hook_runs: 0,
         kv_written: stats.written,
     })
 }

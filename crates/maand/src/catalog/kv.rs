@@ -61,6 +61,25 @@ pub fn insert(conn: &Connection, rows: &[KvRow]) -> Result<()> {
     Ok(())
 }
 
+/// Deletes every row of one entry (history trim of a tombstoned entry).
+pub fn delete_entry(conn: &Connection, ns: &str, key: &str) -> Result<usize> {
+    let mut st = conn.prepare_cached("DELETE FROM key_value WHERE namespace = ?1 AND key = ?2")?;
+    Ok(st.execute(params![ns, key])?)
+}
+
+/// Deletes the rows of one entry whose version is at most `version`.
+pub fn delete_versions_through(
+    conn: &Connection,
+    ns: &str,
+    key: &str,
+    version: i64,
+) -> Result<usize> {
+    let mut st = conn.prepare_cached(
+        "DELETE FROM key_value WHERE namespace = ?1 AND key = ?2 AND version <= ?3",
+    )?;
+    Ok(st.execute(params![ns, key, version])?)
+}
+
 /// History trim (spec 04 §9): for entries whose newest row is older than `cutoff`, drop
 /// every row when that row is a tombstone, else all but the newest `keep` versions.
 /// Returns the number of rows deleted.

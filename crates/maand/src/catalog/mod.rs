@@ -25,6 +25,9 @@ impl Catalog {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Page cache of up to 64 MiB (default 2 MiB): build reads the whole KV history by
+        // index, and a small cache turns that into one pread per row on large buckets.
+        conn.pragma_update(None, "cache_size", -65536)?;
         Ok(())
     }
 

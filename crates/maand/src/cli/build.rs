@@ -1,5 +1,6 @@
 //! `maand build`.
 
+use super::output;
 use crate::bucket::Bucket;
 use crate::build;
 use crate::error::Result;
@@ -15,15 +16,13 @@ pub struct Args {
 pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
     let _lock = bucket.lock("build")?;
     let mut warnings = Warnings::default();
-    let result = build::run(
-        bucket,
-        &build::Options {
-            purge_job_kv: args.purge_job_kv,
-        },
-        &mut warnings,
-    );
+    let opts = build::Options {
+        purge_job_kv: args.purge_job_kv,
+    };
+    let result = build::main_phase(bucket, &opts, &mut warnings);
+    // Warnings first, then the hooks' streamed output, then the summary (spec 03 §1).
     warnings.emit();
-    let summary = result?;
-    println!("{summary}");
+    let summary = build::post_build(bucket, result?)?;
+    output::print(&format!("{summary}\n"));
     Ok(0)
 }

@@ -39,6 +39,18 @@ enum What {
         #[command(flatten)]
         common: Common,
     },
+    /// Per-allocation rollout state (deploy debugging).
+    Deployments {
+        #[arg(long)]
+        jobs: Option<String>,
+        #[arg(long)]
+        workers: Option<String>,
+        /// Only allocations that are neither removed nor disabled.
+        #[arg(long)]
+        active: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Assigned ports.
     #[command(name = "job_ports")]
     JobPorts {
@@ -280,6 +292,12 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
                 },
             )
         }
+        What::Deployments {
+            jobs: jf,
+            workers: wf,
+            active,
+            common,
+        } => super::cat_deployments::run(bucket, jf, wf, active, common.output),
         What::JobPorts { jobs: jf, common } => {
             #[derive(Serialize)]
             struct Row {

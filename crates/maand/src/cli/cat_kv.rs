@@ -220,7 +220,7 @@ fn get(
             deleted: row.deleted,
         }),
         Output::Table => {
-            println!("namespace: {ns}\nkey: {key}\nvalue: {value}\nversion: {}\nttl: 0\ncreated_date: {}", row.version, rfc3339(row.created_date));
+            super::output::print(&format!("namespace: {ns}\nkey: {key}\nvalue: {value}\nversion: {}\nttl: 0\ncreated_date: {}\n", row.version, rfc3339(row.created_date)));
         }
     }
     Ok(0)

@@ -57,23 +57,23 @@ pub fn facts(bucket: &Bucket, args: FactsArgs) -> Result<i32> {
     session.progress.finish();
     let plan = plan?;
     for c in &plan.changes {
-        println!("{}", c.line(args.dry_run));
+        super::output::print(&format!("{}\n", c.line(args.dry_run)));
     }
     if args.dry_run {
-        println!("dry run: workers.json not modified");
+        super::output::print("dry run: workers.json not modified\n");
         return Ok(0);
     }
     if plan.is_noop() {
-        println!("workers.json already up to date");
+        super::output::print("workers.json already up to date\n");
         return Ok(0);
     }
     let _lock = bucket.lock("collect facts")?;
     let n = facts::apply(bucket, &plan.facts)?;
     if n == 0 {
-        println!("workers.json already up to date");
+        super::output::print("workers.json already up to date\n");
         return Ok(0);
     }
-    println!("updated {n} worker(s) in workers.json");
+    super::output::print(&format!("updated {n} worker(s) in workers.json\n"));
     if args.build {
         let mut warnings = Warnings::default();
         let result = build::run(
@@ -84,7 +84,7 @@ pub fn facts(bucket: &Bucket, args: FactsArgs) -> Result<i32> {
             &mut warnings,
         );
         warnings.emit();
-        println!("{}", result?);
+        super::output::print(&format!("{}\n", result?));
     }
     Ok(0)
 }

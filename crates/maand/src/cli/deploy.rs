@@ -42,7 +42,7 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
         let mut warnings = Warnings::default();
         let r = crate::build::run(bucket, &crate::build::Options::default(), &mut warnings);
         warnings.emit();
-        println!("{}", r?);
+        super::output::print(&format!("{}\n", r?));
     }
     let opts = deploy::Options {
         jobs: csv(args.jobs.as_deref()),
@@ -64,7 +64,7 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
     if args.dry_run {
         match args.output {
             Output::Json => output::json(&outcome.plan),
-            Output::Table => print!("{}", report::text(&outcome.plan)),
+            Output::Table => output::print(&report::text(&outcome.plan)),
         }
         return Ok(0);
     }

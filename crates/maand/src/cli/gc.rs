@@ -16,6 +16,6 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
     let session = Session::open(bucket, "gc", 0)?;
     let report = crate::gc::run(bucket, &session, args.retain_days);
     session.progress.finish();
-    println!("{}", report?);
+    super::output::print(&format!("{}\n", report?));
     Ok(0)
 }

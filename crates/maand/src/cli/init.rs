@@ -15,6 +15,10 @@ pub fn run(explicit: Option<&Path>) -> Result<i32> {
     } else {
         "upgraded"
     };
-    println!("{verb} bucket {} in {}", report.bucket_id, root.display());
+    super::output::print(&format!(
+        "{verb} bucket {} in {}\n",
+        report.bucket_id,
+        root.display()
+    ));
     Ok(0)
 }

@@ -141,7 +141,7 @@ fn scaffold(explicit: Option<&Path>, action: Action) -> Result<i32> {
             fs_err::create_dir_all(&dir)?;
             fs_err::write(dir.join("manifest.json"), text)?;
             fs_err::write(dir.join("Makefile"), MAKEFILE)?;
-            println!("created workspace/jobs/{job}");
+            super::output::print(&format!("created workspace/jobs/{job}\n"));
             Ok(0)
         }
         _ => Ok(0),

@@ -106,11 +106,11 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
         let out = maand_template::render(rel, text, maand_template::Dialect::Deploy, &ctx, &source)
             .map_err(|e| fail(e.to_string()))?;
         if many {
-            println!("==> {} <==", rel.trim_end_matches(".tpl"));
+            super::output::print(&format!("==> {} <==\n", rel.trim_end_matches(".tpl")));
         }
-        print!("{out}");
+        super::output::print(&out);
         if many && !out.ends_with('\n') {
-            println!();
+            super::output::print("\n");
         }
     }
     Ok(0)

@@ -20,6 +20,8 @@ struct State {
 struct Entry {
     /// Last persisted row: (version, state).
     persisted: Option<(i64, State)>,
+    /// `created_date` of that row (0 when never persisted).
+    created: i64,
     current: State,
 }
 
@@ -53,6 +55,7 @@ impl KvStore {
                 row.key,
                 Entry {
                     persisted: Some((row.version, state.clone())),
+                    created: row.created_date,
                     current: state,
                 },
             );
@@ -132,6 +135,7 @@ impl KvStore {
                     key.to_string(),
                     Entry {
                         persisted: None,
+                        created: 0,
                         current: state,
                     },
                 );
@@ -211,6 +215,32 @@ impl KvStore {
         Ok(())
     }
 
+    /// History trim (spec 04 §9) decided from the rows this session loaded: for every
+    /// entry whose last persisted row is older than `cutoff`, a tombstone loses all its
+    /// rows and a live entry all but its newest `keep` versions. Same result as
+    /// [`sql::trim_history`] without scanning the table (whose `created_date` column sits
+    /// behind every value); valid only when nothing else wrote KV since [`KvStore::load`]
+    /// in this transaction. Returns the number of rows deleted.
+    pub fn trim_history(&self, conn: &Connection, cutoff: i64, keep: i64) -> Result<usize> {
+        let mut deleted = 0;
+        for (ns, m) in &self.entries {
+            for (key, e) in m {
+                let Some((version, state)) = &e.persisted else {
+                    continue;
+                };
+                if e.created >= cutoff {
+                    continue;
+                }
+                if state.deleted {
+                    deleted += sql::delete_entry(conn, ns, key)?;
+                } else if *version > keep {
+                    deleted += sql::delete_versions_through(conn, ns, key, version - keep)?;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Writes one new version row per entry whose state differs from its last persisted
     /// state; all rows of one persist share `now`.
     pub fn persist(&mut self, conn: &Connection, now: i64) -> Result<PersistStats> {
@@ -234,6 +264,7 @@ impl KvStore {
                     deleted: e.current.deleted,
                 });
                 e.persisted = Some((version, e.current.clone()));
+                e.created = now;
             }
         }
         sql::insert(conn, &rows)?;
@@ -331,6 +362,68 @@ mod tests {
             wrong.get("secrets/job/api", "pw").unwrap_err().to_string(),
             "failed to decrypt kv value"
         );
+    }
+
+    /// Spec 04 §13 item 17, and the same result as the table-scanning SQL trim.
+    #[test]
+    fn trim_history_matches_the_sql_trim() {
+        let fill = |cat: &Catalog| {
+            let mut rows = Vec::new();
+            let row = |k: &str, v: i64, at: i64, deleted: bool| KvRow {
+                namespace: "ns".into(),
+                key: k.into(),
+                value: format!("{k}{v}"),
+                version: v,
+                created_date: at,
+                deleted,
+            };
+            for v in 1..=10 {
+                rows.push(row("old_live", v, 100 + v, false));
+                rows.push(row("new_live", v, 100 + v, false));
+                rows.push(row("old_tomb", v, 100 + v, v == 10));
+                rows.push(row("new_tomb", v, 100 + v, v == 10));
+            }
+            // Newest rows of the "new" entries lie inside the window.
+            for r in rows
+                .iter_mut()
+                .filter(|r| r.key.starts_with("new") && r.version == 10)
+            {
+                r.created_date = 1000;
+            }
+            rows.push(row("single", 1, 5, false));
+            sql::insert(cat.conn(), &rows).unwrap();
+        };
+        let key = std::path::PathBuf::from("/nonexistent");
+        let (_d1, a, _) = setup();
+        let (_d2, b, _) = setup();
+        fill(&a);
+        fill(&b);
+        let n_sql = sql::trim_history(a.conn(), 500, 7).unwrap();
+        let kv = KvStore::load(b.conn(), key).unwrap();
+        let n_kv = kv.trim_history(b.conn(), 500, 7).unwrap();
+        assert_eq!(n_sql, n_kv);
+        assert_eq!(sql::all(a.conn()).unwrap(), sql::all(b.conn()).unwrap());
+        let left: Vec<(String, i64)> = sql::all(b.conn())
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.key, r.version))
+            .collect();
+        let versions = |k: &str| -> Vec<i64> {
+            left.iter()
+                .filter(|(x, _)| x == k)
+                .map(|(_, v)| *v)
+                .collect()
+        };
+        assert_eq!(versions("old_live"), (4..=10).collect::<Vec<_>>());
+        assert!(versions("old_tomb").is_empty());
+        assert_eq!(versions("new_live"), (1..=10).collect::<Vec<_>>());
+        assert_eq!(versions("new_tomb"), (1..=10).collect::<Vec<_>>());
+        assert_eq!(versions("single"), [1]);
+        // A row persisted by this session is never older than the window.
+        let (_d3, c, mut kv) = setup();
+        kv.put("ns", "k", "v").unwrap();
+        kv.persist(c.conn(), 1000).unwrap();
+        assert_eq!(kv.trim_history(c.conn(), 500, 0).unwrap(), 0);
     }
 
     #[test]
