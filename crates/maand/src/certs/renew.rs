@@ -744,4 +744,93 @@ mod tests {
             assert!(format!("{:?}", san.general_names).contains(&format!("[10, 0, 0, {i}]")));
         }
     }
+
+    /// Deploy staging (spec 10 §6) of what the step wrote.
+    #[test]
+    fn staging_writes_declared_certs_and_the_ca() {
+        use crate::catalog::jobs::FileRow;
+        use crate::stage::{stage_allocation, AllocationStage};
+        use std::os::unix::fs::PermissionsExt;
+        let mut e = env();
+        let now = e.now;
+        let rows = [
+            alloc("api", "10.0.0.2", false),
+            alloc("web", "10.0.0.2", false),
+        ];
+        step(
+            &mut e,
+            &[
+                ("api", vec![cert("tls", false, true)], "h"),
+                ("web", vec![], "w"),
+            ],
+            &rows,
+            now,
+            60,
+            0,
+        );
+        e.kv.put("maand/worker", "certs/ca.crt", &test_ca().0.cert_pem)
+            .unwrap();
+        let tmp = e.dir.path().join("tmp");
+        let manifest = |job: &str, body: &str| {
+            vec![FileRow {
+                path: format!("{job}/manifest.json"),
+                is_dir: false,
+                content: body.as_bytes().to_vec(),
+            }]
+        };
+        let stage = |e: &Env, job: &str, files: &[FileRow]| {
+            stage_allocation(&AllocationStage {
+                tmp: &tmp,
+                job,
+                files,
+                context: maand_template::Context {
+                    job: job.into(),
+                    worker_ip: "10.0.0.2".into(),
+                    ..Default::default()
+                },
+                kv: &e.kv,
+                reader: crate::kv::policy::Reader {
+                    job: job.into(),
+                    worker: Some("10.0.0.2".into()),
+                    upstream: vec![],
+                },
+                prometheus: (String::new(), String::new()),
+            })
+        };
+        let api = manifest("api", r#"{"certs": {"tls": {"pkcs8": true}}}"#);
+        let st = stage(&e, "api", &api).unwrap();
+        let certs = st.dir.join("certs");
+        let mode = |f: &str| {
+            fs_err::metadata(certs.join(f))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(
+            (mode(""), mode("tls.crt"), mode("tls.key"), mode("ca.crt")),
+            (0o755, 0o644, 0o600, 0o644)
+        );
+        let (crt, _) = pem(&e, "api", "10.0.0.2", "tls");
+        assert_eq!(
+            fs_err::read_to_string(certs.join("tls.crt")).unwrap(),
+            format!("{crt}\n")
+        );
+        // A job without certs still gets the CA.
+        let web = manifest("web", "{}");
+        let st = stage(&e, "web", &web).unwrap();
+        assert_eq!(
+            fs_err::read_dir(st.dir.join("certs")).unwrap().count(),
+            1,
+            "only ca.crt"
+        );
+        // A declared cert missing in KV is a staging error.
+        e.kv.delete(&namespace("api", "10.0.0.2"), "certs/tls.key");
+        let err = stage(&e, "api", &api).unwrap_err().to_string();
+        assert!(
+            err.contains("certificate \"tls\" is missing certs/tls.key"),
+            "{err}"
+        );
+        assert!(err.ends_with("run maand build"), "{err}");
+    }
 }
