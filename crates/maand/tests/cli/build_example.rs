@@ -70,7 +70,7 @@ fn first_build_matches_the_worked_example() {
     let b = TestBucket::example();
     let o = b.maand(&["build"]);
     assert_eq!(o.succeeded(), SUMMARY);
-    assert_eq!(o.stderr, format!("{HOOK_LINE}{WARNING}"));
+    assert_eq!(o.stderr, format!("{WARNING}{HOOK_LINE}"));
 
     assert_eq!(
         allocation_rows(&b),
@@ -190,7 +190,7 @@ fn unchanged_rebuild_changes_nothing() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let o = b.maand(&["build"]);
     assert_eq!(o.succeeded(), SUMMARY);
-    assert_eq!(o.stderr, format!("{HOOK_LINE}{WARNING}"));
+    assert_eq!(o.stderr, format!("{WARNING}{HOOK_LINE}"));
     assert_eq!(b.json(&["cat", "kv"]), kv_before);
     assert_eq!(b.json(&["cat", "job_ports"]), ports_before);
     assert_eq!(b.dump(), dump_before);

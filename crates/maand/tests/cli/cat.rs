@@ -349,6 +349,7 @@ fn cat_kv_table() {
 | maand/prometheus | scrape_configs     | []                                   | 1       | 0   | {created} | 0       |
 | maand/prometheus | scrape_jobs        |                                      | 1       | 0   | {created} | 0       |
 | maand/prometheus | scrape_jobs_length | 0                                    | 1       | 0   | {created} | 0       |
+| maand/worker     | certs/ca.crt       | -----BEGIN CERTIFICATE-----          | 1       | 0   | {created} | 0       |
 | vars/bucket      | port_max           | 39999                                | 1       | 0   | {created} | 0       |
 | vars/bucket      | port_min           | 30000                                | 1       | 0   | {created} | 0       |
 "
