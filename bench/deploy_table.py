@@ -30,13 +30,14 @@ for n in map(str, sizes):
             a = med.get((n, "ansible", scen, warm))
             if m is None:
                 continue
-            r_floor = m / f if f else float("nan")
-            r_ans = a / m if a else float("nan")
+            r_floor = m / f if f else None
+            r_ans = a / m if a else None
             fmt = lambda v: "-" if v is None else f"{v:.3f}"
-            print(f"| {n} | {scen} | {warm} | {fmt(m)} | {fmt(f)} | {fmt(a)} | {r_floor:.2f}x | {r_ans:.1f}x |")
-            if scen != "noop":
+            ratio = lambda v, d: "-" if v is None else f"{v:.{d}f}x"
+            print(f"| {n} | {scen} | {warm} | {fmt(m)} | {fmt(f)} | {fmt(a)} | {ratio(r_floor, 2)} | {ratio(r_ans, 1)} |")
+            if scen != "noop" and r_floor is not None:
                 verdicts["maand within 1.3x of the floor"].append((f"{n} {scen} {warm}", r_floor <= 1.3, f"{r_floor:.2f}x"))
-            if warm == "warm":
+            if warm == "warm" and r_ans is not None:
                 verdicts[">= 10x faster than warm Ansible"].append((f"{n} {scen}", r_ans >= 10, f"{r_ans:.1f}x"))
     m = med.get((n, "maand", "noop", "warm"))
     if m is not None:
