@@ -10,6 +10,7 @@ use crate::ids::md5_hex;
 use crate::kv::KvStore;
 use crate::plan::FileHashes;
 use kv_source::PolicyKv;
+use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -61,7 +62,21 @@ pub fn worker_dir(tmp: &Path, ip: &str) -> PathBuf {
     tmp.join("workers").join(ip)
 }
 
+/// Writes `path` unless it already holds `content` with `mode`: re-staging an unchanged
+/// tree then costs reads, not a create and an unlink per file (most of a no-op deploy).
 fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<()> {
+    if let Ok(meta) = fs_err::symlink_metadata(path) {
+        if meta.is_file()
+            && meta.permissions().mode() & 0o7777 == mode
+            && meta.len() == content.len() as u64
+            && fs_err::read(path).is_ok_and(|c| c == content)
+        {
+            return Ok(());
+        }
+        if meta.is_dir() {
+            fs_err::remove_dir_all(path)?;
+        }
+    }
     if let Some(parent) = path.parent() {
         fs_err::create_dir_all(parent)?;
     }
@@ -70,26 +85,45 @@ fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// Stages one allocation from scratch and hashes it. A template error removes the
-/// partial tree and names the file, line and key.
+/// Stages one allocation and hashes it: over the previous staging (unchanged files are
+/// not rewritten, stale ones removed), or from scratch when that fails. A template error
+/// removes the partial tree and names the file, line and key.
 pub fn stage_allocation(s: &AllocationStage) -> Result<Staged> {
     let dir = worker_dir(s.tmp, &s.context.worker_ip)
         .join("jobs")
         .join(s.job);
-    if dir.exists() {
-        fs_err::remove_dir_all(&dir)?;
-    }
     fs_err::create_dir_all(&dir)?;
-    let result = stage_into(s, &dir);
+    let result = stage_into(s, &dir).or_else(|_| {
+        fs_err::remove_dir_all(&dir)?;
+        fs_err::create_dir_all(&dir)?;
+        stage_into(s, &dir)
+    });
     if result.is_err() {
         let _ = fs_err::remove_dir_all(&dir);
     }
     result
 }
 
+/// Removes what an earlier staging left under `dir` and this one did not write.
+fn prune(dir: &Path, keep: &BTreeSet<PathBuf>) -> Result<()> {
+    for entry in fs_err::read_dir(dir)? {
+        let path = entry?.path();
+        if fs_err::symlink_metadata(&path)?.is_dir() {
+            prune(&path, keep)?;
+            if !keep.contains(&path) && fs_err::read_dir(&path)?.next().is_none() {
+                fs_err::remove_dir(&path)?;
+            }
+        } else if !keep.contains(&path) {
+            fs_err::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
 fn stage_into(s: &AllocationStage, dir: &Path) -> Result<Staged> {
     let prefix = format!("{}/", s.job);
     let mut templates = Vec::new();
+    let mut keep = BTreeSet::new();
     for f in s.files {
         let Some(rel) = f.path.strip_prefix(&prefix) else {
             continue;
@@ -99,11 +133,16 @@ fn stage_into(s: &AllocationStage, dir: &Path) -> Result<Staged> {
         }
         let path = dir.join(rel);
         if f.is_dir {
+            if path.is_file() {
+                fs_err::remove_file(&path)?;
+            }
             fs_err::create_dir_all(&path)?;
+            keep.insert(path);
             continue;
         }
         // The original wrote every staged file 0755 and Makefiles rely on running scripts.
         write_file(&path, &f.content, 0o755)?;
+        keep.insert(path);
         if rel.ends_with(".tpl") && !rel.starts_with("_modules/") {
             templates.push((rel.to_string(), f));
         }
@@ -135,8 +174,10 @@ fn stage_into(s: &AllocationStage, dir: &Path) -> Result<Staged> {
         .map_err(|e| fail(e.to_string()))?;
         let target = rel.trim_end_matches(".tpl");
         write_file(&dir.join(target), out.as_bytes(), 0o755)?;
+        keep.insert(dir.join(target));
     }
-    write_certs(s, dir)?;
+    write_certs(s, dir, &mut keep)?;
+    prune(dir, &keep)?;
     let files = hash_tree(dir)?;
     Ok(Staged {
         dir: dir.to_path_buf(),
@@ -149,7 +190,7 @@ fn stage_into(s: &AllocationStage, dir: &Path) -> Result<Staged> {
 ///
 /// The declared names come from the job's `manifest.json` as the last build stored it
 /// (the same snapshot build issued from); a declared cert missing in KV is an error.
-fn write_certs(s: &AllocationStage, dir: &Path) -> Result<()> {
+fn write_certs(s: &AllocationStage, dir: &Path, keep: &mut BTreeSet<PathBuf>) -> Result<()> {
     let ns = format!("maand/job/{}/worker/{}", s.job, s.context.worker_ip);
     let manifest = format!("{}/manifest.json", s.job);
     let declared: Vec<String> = match s.files.iter().find(|f| !f.is_dir && f.path == manifest) {
@@ -180,11 +221,9 @@ fn write_certs(s: &AllocationStage, dir: &Path) -> Result<()> {
                         ),
                     )
                 })?;
-            write_file(
-                &dir.join("certs").join(format!("{name}.{ext}")),
-                format!("{pem}\n").as_bytes(),
-                mode,
-            )?;
+            let path = dir.join("certs").join(format!("{name}.{ext}"));
+            write_file(&path, format!("{pem}\n").as_bytes(), mode)?;
+            keep.insert(path);
             any = true;
         }
     }
@@ -194,6 +233,7 @@ fn write_certs(s: &AllocationStage, dir: &Path) -> Result<()> {
             format!("{ca}\n").as_bytes(),
             0o644,
         )?;
+        keep.insert(dir.join("certs/ca.crt"));
         any = true;
     }
     if any {
