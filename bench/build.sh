@@ -24,7 +24,7 @@ BENCH_DIR=${BENCH_DIR:-$(mktemp -d -t maand-bench.XXXXXX)}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 5000)
 
-# run LABEL BUCKET: one timed build; prints "wall_seconds peak_rss_kb"
+# run LABEL BUCKET: one timed build; prints "wall_seconds cpu_seconds peak_rss_kb"
 run() {
   local log="$BENCH_DIR/$1.time"
   (cd "$2" && /usr/bin/time -v "$MAAND" build >"$BENCH_DIR/$1.out" 2>"$log") || {
@@ -40,22 +40,28 @@ secs = 0.0
 for part in w.split(":"):
     secs = secs * 60 + float(part)
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
-print("%.2f %d" % (secs, rss))
+cpu = sum(float(re.search(r"%s time \(seconds\): (\S+)" % k, t).group(1)) for k in ("User", "System"))
+print("%.2f %.2f %d" % (secs, cpu, rss))
 PY
 }
 
-echo "| workers x jobs | allocations | first build | peak RSS | unchanged rebuild | peak RSS | KV rows |"
-echo "|---|---|---|---|---|---|---|"
+echo "| workers x jobs | allocations | first build wall (CPU) | peak RSS | unchanged rebuild wall (CPU), best of 3 | peak RSS | KV rows | KV MB | load avg |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
   b="$BENCH_DIR/b$n"
   rm -rf "$b" && mkdir -p "$b"
   (cd "$b" && "$MAAND" init >/dev/null)
   python3 bench/gen_workspace.py "$b" --workers "$n" --jobs "$JOBS"
-  read -r w1 r1 < <(run "first-$n" "$b")
-  read -r w2 r2 < <(run "second-$n" "$b")
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  read -r w1 c1 r1 < <(run "first-$n" "$b")
+  w2=""
+  for i in 1 2 3; do
+    read -r w c r < <(run "rebuild$i-$n" "$b")
+    if [ -z "$w2" ] || python3 -c "import sys; sys.exit(not $w < $w2)"; then w2=$w c2=$c r2=$r; fi
+  done
   allocs=$(cd "$b" && "$MAAND" info --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["allocations"])')
-  kvrows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from key_value").fetchone()[0])' "$b/data/maand.db")
-  printf '| %s x %s | %s | %s s | %d MB | %s s | %d MB | %s |\n' \
-    "$n" "$JOBS" "$allocs" "$w1" $((r1 / 1024)) "$w2" $((r2 / 1024)) "$kvrows"
+  read -r kvrows kvmb < <(python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute("select count(*), sum(length(value)) from key_value").fetchone(); print(r[0], r[1] // 1000000)' "$b/data/maand.db")
+  printf '| %s x %s | %s | %s s (%s s) | %d MB | %s s (%s s) | %d MB | %s | %s | %s |\n' \
+    "$n" "$JOBS" "$allocs" "$w1" "$c1" $((r1 / 1024)) "$w2" "$c2" $((r2 / 1024)) "$kvrows" "$kvmb" "$load"
 done
 echo "logs: $BENCH_DIR" >&2

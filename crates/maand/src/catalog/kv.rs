@@ -44,6 +44,30 @@ pub fn all(conn: &Connection) -> Result<Vec<KvRow>> {
     Ok(rows)
 }
 
+/// Inserts one version row.
+pub fn insert_one(
+    conn: &Connection,
+    ns: &str,
+    key: &str,
+    value: &str,
+    version: i64,
+    created_date: i64,
+    deleted: bool,
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "INSERT INTO key_value (namespace, key, value, version, ttl, created_date, deleted) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
+    )?;
+    st.execute(params![
+        ns,
+        key,
+        value,
+        version,
+        created_date,
+        deleted as i64
+    ])?;
+    Ok(())
+}
+
 pub fn insert(conn: &Connection, rows: &[KvRow]) -> Result<()> {
     let mut st = conn.prepare_cached(
         "INSERT INTO key_value (namespace, key, value, version, ttl, created_date, deleted) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",

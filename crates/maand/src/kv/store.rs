@@ -3,10 +3,10 @@
 
 use super::crypto::KvKey;
 use super::policy::is_secret_namespace;
-use crate::catalog::kv::{self as sql, KvRow};
+use crate::catalog::kv as sql;
 use crate::error::{Error, Kind, Result};
 use rusqlite::Connection;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -204,10 +204,11 @@ impl KvStore {
         for (k, v) in pairs {
             self.put(ns, k, v)?;
         }
+        let wanted: HashSet<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
         let stale: Vec<String> = self
             .keys(ns)
             .into_iter()
-            .filter(|k| owned(k) && !pairs.iter().any(|(pk, _)| pk == k))
+            .filter(|k| owned(k) && !wanted.contains(k.as_str()))
             .collect();
         for k in stale {
             self.delete(ns, &k);
@@ -244,7 +245,7 @@ impl KvStore {
     /// Writes one new version row per entry whose state differs from its last persisted
     /// state; all rows of one persist share `now`.
     pub fn persist(&mut self, conn: &Connection, now: i64) -> Result<PersistStats> {
-        let mut rows = Vec::new();
+        let mut written = 0;
         for (ns, m) in &mut self.entries {
             for (key, e) in m.iter_mut() {
                 let changed = match &e.persisted {
@@ -255,22 +256,22 @@ impl KvStore {
                     continue;
                 }
                 let version = e.persisted.as_ref().map_or(1, |(v, _)| v + 1);
-                rows.push(KvRow {
-                    namespace: ns.clone(),
-                    key: key.clone(),
-                    value: e.current.value.clone(),
+                // Row by row: no second copy of every changed value in memory.
+                sql::insert_one(
+                    conn,
+                    ns,
+                    key,
+                    &e.current.value,
                     version,
-                    created_date: now,
-                    deleted: e.current.deleted,
-                });
+                    now,
+                    e.current.deleted,
+                )?;
                 e.persisted = Some((version, e.current.clone()));
                 e.created = now;
+                written += 1;
             }
         }
-        sql::insert(conn, &rows)?;
-        Ok(PersistStats {
-            written: rows.len(),
-        })
+        Ok(PersistStats { written })
     }
 }
 
@@ -369,7 +370,7 @@ mod tests {
     fn trim_history_matches_the_sql_trim() {
         let fill = |cat: &Catalog| {
             let mut rows = Vec::new();
-            let row = |k: &str, v: i64, at: i64, deleted: bool| KvRow {
+            let row = |k: &str, v: i64, at: i64, deleted: bool| sql::KvRow {
                 namespace: "ns".into(),
                 key: k.into(),
                 value: format!("{k}{v}"),
