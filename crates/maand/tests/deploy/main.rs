@@ -6,6 +6,7 @@
 mod batches;
 mod drain;
 mod dry_run;
+mod example;
 mod faults;
 mod harness;
 mod job_cmd;
