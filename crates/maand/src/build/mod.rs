@@ -90,7 +90,10 @@ pub fn run(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> Result<S
 /// catalog committed by [`main_phase`] stays whatever the hooks do.
 pub fn post_build(bucket: &Bucket, summary: Summary) -> Result<Summary> {
     let hook_runs = crate::hooks::post_build::run(bucket)?;
-    Ok(Summary { hook_runs, ..summary })
+    Ok(Summary {
+        hook_runs,
+        ..summary
+    })
 }
 
 /// Everything up to and including the main commit (T1, pipeline steps 1–16).
@@ -527,7 +530,6 @@ pub fn main_phase(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> R
             warnings.push(format!("VACUUM failed: {e}"));
         }
     }
-
 
     let count = |f: &dyn Fn(&AllocationRow) -> bool| allocs.iter().filter(|a| f(a)).count();
     Ok(Summary {

@@ -126,13 +126,15 @@ pub fn load(jobs_dir: &Path, name: &str, warnings: &mut Warnings) -> Result<Job>
                 ))
             }
             1 => {}
-            _ => return Err(Error::new(
-                Kind::InvalidJobCommandConfiguration,
-                format!(
+            _ => {
+                return Err(Error::new(
+                    Kind::InvalidJobCommandConfiguration,
+                    format!(
                     "multiple implementations for {} under {mdir} (use only one of .py, .ts, .js)",
                     cmd.name
                 ),
-            )),
+                ))
+            }
         }
     }
     let vars = match job
