@@ -60,7 +60,7 @@ enum Command {
     Render(render::Args),
     /// Run a shell script on workers over SSH.
     #[command(name = "run_command")]
-    RunCommand(run_command::Args),
+    Shell(run_command::Args),
     /// Structured logs.
     Logs(logs::Args),
     /// Discover worker facts (memory, CPU) over SSH.
@@ -114,7 +114,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Cat(a) => cat::run(&open(explicit)?, a),
         Command::Job(a) => job::run(explicit, a),
         Command::Render(a) => render::run(&open(explicit)?, a),
-        Command::RunCommand(a) => run_command::run(&open(explicit)?, a),
+        Command::Shell(a) => run_command::run(&open(explicit)?, a),
         Command::Logs(a) => logs::run(&open(explicit)?, a),
         Command::Collect(a) => collect::run(&open(explicit)?, a),
         Command::WorkerFacts(a) => collect::facts(&open(explicit)?, a),

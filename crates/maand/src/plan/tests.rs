@@ -291,7 +291,7 @@ fn reconcile_rows() {
         running: true,
         worker_in_catalog: true,
     };
-    let r = reconcile(&[base.clone()]);
+    let r = reconcile(std::slice::from_ref(&base));
     assert!(r[0].stop && r[0].cleanup && !r[0].worker_removed);
     let r = reconcile(&[ReconcileInput {
         running: false,

@@ -108,7 +108,7 @@ pub fn load(root: &Path, conf: &MaandConf, warnings: &mut Warnings) -> Result<Wo
     for name in &names {
         jobs.push(job::load(&jobs_dir, name, warnings)?);
     }
-    for (section, _) in &job_tables {
+    for section in job_tables.keys() {
         if !names.contains(section) {
             warnings.push(format!(
                 "workspace/{jobs_conf_name}: section [{section}] names no job in the workspace"

@@ -44,10 +44,6 @@ fn a(job: &str, w: &str, disabled: bool, removed: bool) -> (String, String, bool
     (job.into(), w.into(), disabled, removed)
 }
 
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
 const TWO_WORKERS: &str = r#"[
   { "host": "10.0.0.1", "hostname": "node-a", "labels": ["db"], "memory": "16 gb", "cpu": "8 ghz", "tags": { "zone": "a" } },
   { "host": "10.0.0.2", "hostname": "node-b", "labels": ["api"], "memory": "8192 mb", "cpu": "4000 mhz", "tags": { "zone": "b" } }
