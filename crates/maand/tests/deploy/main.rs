@@ -9,5 +9,6 @@ mod dry_run;
 mod example;
 mod faults;
 mod harness;
+mod hooks;
 mod job_cmd;
 mod rollout;
