@@ -141,3 +141,72 @@ fn broken_second_batch_stops_the_rollout() {
     }
     b.maand(&["job", "stop", "web"]).ok();
 }
+
+#[test]
+fn deploy_events_fire_in_order_with_their_env() {
+    let Some(b) = TestBucket::new("deploy_events_fire_in_order_with_their_env", 2) else {
+        return;
+    };
+    let events = [
+        "pre_deploy",
+        "after_allocation_started",
+        "post_deploy",
+        "after_allocation_stopped",
+    ];
+    b.job(
+        "ev",
+        json!({"commands": {"command_ev": {"executed_on": events}}}),
+        "0",
+    );
+    b.write(
+        "workspace/jobs/ev/_modules/command_ev.py",
+        recorder(
+            "' '.join([maand.command_event(), maand.allocation_ip(), 'disabled=' + os.environ['DISABLED'], \
+             'phase=' + os.environ.get('DEPLOY_PHASE', '-'), 'batch=' + os.environ.get('BATCH_ALLOCATIONS', '-')])",
+        ),
+    );
+    b.build_deploy();
+    let (h0, h1) = (b.host(0), b.host(1));
+    let log = std::fs::read_to_string(b.path("hook.log")).unwrap();
+    // Events in order; within the concurrent batch event the two runs may interleave.
+    let names: Vec<&str> = log.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "pre_deploy",
+            "pre_deploy",
+            "after_allocation_started",
+            "after_allocation_started",
+            "post_deploy",
+            "post_deploy"
+        ],
+        "{log}"
+    );
+    let mut lines: Vec<&str> = log.lines().collect();
+    lines[2..4].sort();
+    let expected = [
+        format!("pre_deploy {h0} disabled=0 phase=- batch=-"),
+        format!("pre_deploy {h1} disabled=0 phase=- batch=-"),
+        format!("after_allocation_started {h0} disabled=0 phase=new batch={h0},{h1}"),
+        format!("after_allocation_started {h1} disabled=0 phase=new batch={h0},{h1}"),
+        format!("post_deploy {h0} disabled=0 phase=- batch=-"),
+        format!("post_deploy {h1} disabled=0 phase=- batch=-"),
+    ];
+    assert_eq!(
+        lines,
+        expected.iter().map(String::as_str).collect::<Vec<_>>(),
+        "{log}"
+    );
+    // Draining one allocation stops it and fires after_allocation_stopped for it alone.
+    std::fs::remove_file(b.path("hook.log")).unwrap();
+    b.write(
+        "workspace/disabled.json",
+        format!("{{\"workers\": [\"{h1}\"]}}"),
+    );
+    b.build_deploy();
+    let log = std::fs::read_to_string(b.path("hook.log")).unwrap();
+    assert!(
+        log.lines().any(|l| l == format!("after_allocation_stopped {h1} disabled=1 phase=stop batch={h1}")),
+        "{log}"
+    );
+}
