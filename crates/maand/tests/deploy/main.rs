@@ -4,6 +4,7 @@
 //! Skipped, loudly, only when this machine cannot host a fleet (not root, no sshd).
 
 mod batches;
+mod certs;
 mod drain;
 mod dry_run;
 mod example;
