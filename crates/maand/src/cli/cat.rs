@@ -21,6 +21,20 @@ pub struct Common {
     pub output: Output,
 }
 
+/// Filters of the per-allocation views (`allocations`, `deployments`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AllocationFilters {
+    #[arg(long)]
+    pub jobs: Option<String>,
+    #[arg(long)]
+    pub workers: Option<String>,
+    /// Only allocations that are neither removed nor disabled.
+    #[arg(long)]
+    pub active: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
 #[derive(Subcommand, Debug)]
 enum What {
     /// Catalog workers.
@@ -28,29 +42,9 @@ enum What {
     /// Catalog jobs.
     Jobs(Common),
     /// Allocations (job × worker).
-    Allocations {
-        #[arg(long)]
-        jobs: Option<String>,
-        #[arg(long)]
-        workers: Option<String>,
-        /// Only allocations that are neither removed nor disabled.
-        #[arg(long)]
-        active: bool,
-        #[command(flatten)]
-        common: Common,
-    },
+    Allocations(AllocationFilters),
     /// Per-allocation rollout state (deploy debugging).
-    Deployments {
-        #[arg(long)]
-        jobs: Option<String>,
-        #[arg(long)]
-        workers: Option<String>,
-        /// Only allocations that are neither removed nor disabled.
-        #[arg(long)]
-        active: bool,
-        #[command(flatten)]
-        common: Common,
-    },
+    Deployments(AllocationFilters),
     /// Assigned ports.
     #[command(name = "job_ports")]
     JobPorts {
@@ -209,12 +203,12 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
                 },
             )
         }
-        What::Allocations {
+        What::Allocations(AllocationFilters {
             jobs: jf,
             workers: wf,
             active,
             common,
-        } => {
+        }) => {
             #[derive(Serialize)]
             struct Row {
                 allocation_id: String,
@@ -292,12 +286,7 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
                 },
             )
         }
-        What::Deployments {
-            jobs: jf,
-            workers: wf,
-            active,
-            common,
-        } => super::cat_deployments::run(bucket, jf, wf, active, common.output),
+        What::Deployments(f) => super::cat_deployments::run(bucket, f),
         What::JobPorts { jobs: jf, common } => {
             #[derive(Serialize)]
             struct Row {

@@ -57,13 +57,14 @@ pub fn rollout(
     }
 }
 
-pub fn run(
-    bucket: &Bucket,
-    jf: Option<String>,
-    wf: Option<String>,
-    active: bool,
-    out: Output,
-) -> Result<i32> {
+pub fn run(bucket: &Bucket, f: super::cat::AllocationFilters) -> Result<i32> {
+    let super::cat::AllocationFilters {
+        jobs: jf,
+        workers: wf,
+        active,
+        common,
+    } = f;
+    let out = common.output;
     let cat = bucket.catalog()?;
     let snap = Snapshot::load(cat.conn())?;
     let mut jobs: Vec<String> = snap.allocations.iter().map(|a| a.job.clone()).collect();
