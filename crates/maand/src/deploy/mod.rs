@@ -321,6 +321,8 @@ impl Deployer<'_> {
                 }
             }
         }
+        // A Ctrl-C that arrived while the last batch ran still ends the deploy with 130.
+        let interrupted = interrupted || self.interrupt.requested();
         Ok(Outcome {
             plan,
             jobs: outcomes,

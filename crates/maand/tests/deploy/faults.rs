@@ -104,3 +104,46 @@ fn worker_dying_mid_deploy_fails_only_its_job() {
     assert_eq!(b.rollout("b", 1), "restart");
     assert_eq!(b.worker_file(0, "jobs/c/content.txt"), "two\n");
 }
+
+#[test]
+fn ctrl_c_lets_the_batch_finish_and_starts_no_new_one() {
+    let Some(b) = TestBucket::new("ctrl_c_lets_the_batch_finish_and_starts_no_new_one", 3) else {
+        return;
+    };
+    b.job("slow", json!({"max_concurrent_upgrades": 1}), "2");
+    b.build_deploy();
+    b.write("workspace/jobs/slow/content.txt", "two\n");
+    b.maand(&["build"]).ok();
+    let child = b.spawn_piped(&["deploy"]);
+    // SIGINT to maand alone (as a terminal would, minus its children): the running
+    // restart finishes, no further batch starts, nothing is promoted, exit 130.
+    b.wait_for(20, "first restart begins", || {
+        b.targets(0, "slow")
+            .iter()
+            .filter(|t| *t == "restart")
+            .count()
+            == 1
+    });
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = finish(child);
+    assert_eq!(out.code, 130, "{out:#?}");
+    let spans = b.spans(0, "slow", "restart");
+    assert_eq!(spans.len(), 1, "the running restart finished");
+    for i in 1..3 {
+        assert!(
+            !b.targets(i, "slow").iter().any(|t| t == "restart"),
+            "worker {i} restarted after Ctrl-C"
+        );
+    }
+    assert_eq!(b.rollout("slow", 1), "restart", "not promoted");
+    // The next deploy finishes the rollout.
+    b.maand(&["deploy"]).ok();
+    for i in 0..3 {
+        assert_eq!(b.rollout("slow", i), "promoted");
+    }
+}
