@@ -260,7 +260,11 @@ impl Transport {
         self.ensure_master(target, host, summary)?;
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]);
-        process::spawn(cmd, target, summary, self.observer(), false)?.wait(deadline)
+        // Its own process group: a terminal Ctrl-C reaches maand only, which stops
+        // starting batches while running remote commands finish (spec 06). The master was
+        // opened separately (`ssh -f` detaches it), so a group kill at the deadline ends
+        // this client alone.
+        process::spawn(cmd, target, summary, self.observer(), true)?.wait(deadline)
     }
 
     /// Make sure `host` has a master before a command runs, so that parallel first

@@ -114,9 +114,10 @@ fn ctrl_c_lets_the_batch_finish_and_starts_no_new_one() {
     b.build_deploy();
     b.write("workspace/jobs/slow/content.txt", "two\n");
     b.maand(&["build"]).ok();
-    let child = b.spawn_piped(&["deploy"]);
-    // SIGINT to maand alone (as a terminal would, minus its children): the running
-    // restart finishes, no further batch starts, nothing is promoted, exit 130.
+    let child = b.spawn_group_leader(&["deploy"]);
+    // Ctrl-C as a terminal sends it, to maand's whole process group: the running restart
+    // finishes (ssh runs in a group of its own), no further batch starts, nothing is
+    // promoted, exit 130.
     b.wait_for(20, "first restart begins", || {
         b.targets(0, "slow")
             .iter()
@@ -124,9 +125,9 @@ fn ctrl_c_lets_the_batch_finish_and_starts_no_new_one() {
             .count()
             == 1
     });
-    let pid = child.id().to_string();
+    let pid = format!("-{}", child.id());
     assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args(["-INT", "--", &pid])
         .status()
         .unwrap()
         .success());

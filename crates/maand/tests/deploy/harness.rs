@@ -238,6 +238,18 @@ impl TestBucket {
             .expect("spawn maand")
     }
 
+    /// Like [`TestBucket::spawn_piped`], as the leader of its own process group, the way a
+    /// shell runs a foreground command (a terminal Ctrl-C signals the whole group).
+    pub fn spawn_group_leader(&self, args: &[&str]) -> Child {
+        use std::os::unix::process::CommandExt;
+        self.command(args)
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn maand")
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.args(args)
