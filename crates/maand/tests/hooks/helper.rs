@@ -94,13 +94,18 @@ fn every_helper_function_and_alias() {
     b.body("pass\n");
     b.maand(&["build"]).ok();
     b.write("secrets/worker.key", "not a real key\n");
-    b.write("fakebin/ssh", FAKE_SSH);
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        b.path("fakebin/ssh"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
+    // Written by a child process (`install`): a file this test process held open for
+    // writing could leak into another test's fork and make exec fail with ETXTBSY.
+    b.write("fakebin.src/ssh", FAKE_SSH);
+    std::fs::create_dir_all(b.path("fakebin")).unwrap();
+    assert!(std::process::Command::new("install")
+        .arg("-m")
+        .arg("755")
+        .arg(b.path("fakebin.src/ssh"))
+        .arg(b.path("fakebin/ssh"))
+        .status()
+        .unwrap()
+        .success());
     b.fake_bin = Some(b.path("fakebin"));
     b.body(SCRIPT);
     let o = b.maand(&["hooks", "command_a", "alpha"]);
