@@ -28,7 +28,7 @@ show("put", maand.put_job_variable("color", " blue ").status_code)
 show("kv_put", maand.kv_put("size", "xl").status_code)
 show("kv_get", maand.kv_get("vars/job/alpha", "color").json()["value"])
 show("secret", [maand.put_job_secret("token", "s3cr3t-value").status_code,
-                maand.kv_put_secret("other", "x").status_code,
+                maand.kv_put_secret("other", "0th3r-s3cr3t").status_code,
                 maand.get_kv_value("secrets/job/alpha", "token")])
 show("keys", json.dumps(maand.list_job_keys().json(), sort_keys=True))
 show("keys_ns", json.dumps(maand.list_job_keys("vars/job/alpha").json()))
