@@ -1,0 +1,16 @@
+//! Prometheus integration (spec chapter 11 and the metrics push of chapter 10 §8).
+//!
+//! Everything here is pure decision and formatting code over strings and bytes: the
+//! `maand` crate reads the catalog, calls in here, and writes the results to KV or to a
+//! staging tree. Keeping the rules of `_prometheus/` out of the catalog and staging code
+//! lets them be tested exhaustively without a bucket. The one piece of IO is [`push`],
+//! the remote-write client, because its retry policy is part of the contract.
+
+pub mod alerts;
+pub mod cert_rules;
+pub mod dashboards;
+mod page;
+pub mod push;
+pub mod remote_write;
+pub mod runbooks;
+pub mod scrape;
