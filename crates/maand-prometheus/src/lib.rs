@@ -14,3 +14,19 @@ pub mod push;
 pub mod remote_write;
 pub mod runbooks;
 pub mod scrape;
+
+/// The `{{ ruleFiles }}` block (spec 05 §4, 11 §6.5): every assembled rule file relative
+/// to `prometheus.yml`. `alert_files` are (job, file name) pairs in job, then name order.
+pub fn rule_files(server_exists: bool, alert_files: &[(String, String)]) -> String {
+    if !server_exists && alert_files.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("rule_files:\n");
+    if server_exists {
+        out.push_str("  - rules/maand/certs.yaml\n");
+    }
+    for (job, file) in alert_files {
+        out.push_str(&format!("  - rules/{job}/{file}\n"));
+    }
+    out
+}

@@ -7,6 +7,7 @@
 pub mod kv_keys;
 pub mod placement;
 pub mod ports;
+pub mod prometheus;
 pub mod resources;
 pub mod sequence;
 pub mod templates;
@@ -511,15 +512,8 @@ pub fn main_phase(bucket: &Bucket, opts: &Options, warnings: &mut Warnings) -> R
         }
     }
 
-    // Prometheus scrape catalog: without a server job the namespace holds the empty catalog.
-    kv.sync(
-        "maand/prometheus",
-        &[
-            ("scrape_configs".to_string(), "[]".to_string()),
-            ("scrape_jobs".to_string(), String::new()),
-            ("scrape_jobs_length".to_string(), "0".to_string()),
-        ],
-    )?;
+    // Prometheus: `_prometheus/` validation and the scrape catalog (spec 11 §3–5).
+    prometheus::step(&ws, &by_job, &mut kv, warnings)?;
 
     let now = chrono::Utc::now().timestamp();
     let trimmed = kv.trim_history(&tx, now - HISTORY_DAYS * 86400, HISTORY_KEEP)?;

@@ -205,6 +205,30 @@ pub fn files_of(conn: &Connection, job: &str) -> Result<Vec<FileRow>> {
     Ok(rows)
 }
 
+/// Monitoring content of every job: files under `<job>/_prometheus/` and the server
+/// markers `<job>/prometheus.yml[.tpl]`, as (job, file) ordered by job, then path.
+pub fn prometheus_files(conn: &Connection) -> Result<Vec<(String, FileRow)>> {
+    let mut st = conn.prepare(
+        "SELECT job, path, is_dir, content FROM job_files
+         WHERE substr(path, 1, length(job) + 13) = job || '/_prometheus/'
+            OR path IN (job || '/prometheus.yml', job || '/prometheus.yml.tpl')
+         ORDER BY job, path",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                FileRow {
+                    path: r.get(1)?,
+                    is_dir: r.get::<_, i64>(2)? != 0,
+                    content: r.get(3)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// All hook rows ordered by job, command, event.
 pub fn commands(conn: &Connection) -> Result<Vec<CommandRow>> {
     let mut st = conn.prepare(

@@ -795,6 +795,7 @@ mod tests {
                     upstream: vec![],
                 },
                 prometheus: (String::new(), String::new()),
+                generated: Vec::new(),
             })
         };
         let api = manifest("api", r#"{"certs": {"tls": {"pkcs8": true}}}"#);

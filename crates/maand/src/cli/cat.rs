@@ -63,6 +63,8 @@ enum What {
     },
     /// The bucket CA and every leaf certificate with its expiry status.
     Certs(super::cat_certs::Args),
+    /// Jobs' monitoring content, one file of it, or the expanded scrape configs.
+    Prometheus(super::cat_prometheus::Args),
     /// The KV store.
     Kv(super::cat_kv::Args),
 }
@@ -362,6 +364,7 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
             )
         }
         What::Certs(a) => super::cat_certs::run(bucket, &cat, a),
+        What::Prometheus(a) => super::cat_prometheus::run(bucket, &cat, a),
         What::Kv(a) => super::cat_kv::run(bucket, &cat, a),
     }
 }

@@ -4,6 +4,7 @@
 mod build;
 mod cat;
 mod cat_certs;
+mod cat_prometheus;
 mod cat_deployments;
 mod cat_kv;
 mod collect;

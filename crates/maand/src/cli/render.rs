@@ -6,6 +6,7 @@ use crate::error::{Error, Kind, Result};
 use crate::kv::KvStore;
 use crate::snapshot::Snapshot;
 use crate::stage::kv_source::PolicyKv;
+use crate::stage::prometheus::Monitoring;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -84,11 +85,21 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
     }
     let ctx = snap.context(alloc, &bucket.conf.worker_dir, snap.update_seq);
     let reader = snap.reader(&args.job, &alloc.worker_ip);
-    let prometheus = (String::new(), String::new());
+    let mut notes = Vec::new();
+    let monitoring = Monitoring::load(
+        cat.conn(),
+        &snap,
+        &kv,
+        bucket.conf.certs_renewal_buffer,
+        &mut notes,
+    )?;
+    for note in notes {
+        eprintln!("warning: {note}");
+    }
     let source = PolicyKv {
         kv: &kv,
         reader: &reader,
-        prometheus: &prometheus,
+        prometheus: &monitoring.functions,
     };
     let many = templates.len() > 1;
     for (rel, content) in templates {

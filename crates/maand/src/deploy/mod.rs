@@ -8,6 +8,7 @@ pub mod report;
 mod rollout;
 mod staging;
 
+use crate::stage::prometheus::Monitoring;
 use crate::bucket::Bucket;
 use crate::catalog::{deployments, meta};
 use crate::error::{Error, Kind, Result};
@@ -187,6 +188,17 @@ impl Deployer<'_> {
             }
         }
 
+        let mut notes = Vec::new();
+        let monitoring = Monitoring::load(
+            cat.conn(),
+            &self.snap,
+            &self.kv(),
+            self.bucket.conf.certs_renewal_buffer,
+            &mut notes,
+        )?;
+        for note in notes {
+            self.session.say(&format!("warning: {note}"));
+        }
         let mut waves: BTreeMap<i64, Vec<String>> = BTreeMap::new();
         for j in &self.snap.jobs {
             if self.opts.jobs.is_empty() || self.opts.jobs.contains(&j.name) {
@@ -236,6 +248,7 @@ impl Deployer<'_> {
                     worker_dir: &self.bucket.conf.worker_dir,
                     update_seq: next_seq,
                     flags,
+                    monitoring: &monitoring,
                 };
                 let staged = staging::stage_job(&env, &job);
                 drop(kv);

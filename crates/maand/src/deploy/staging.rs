@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::kv::KvStore;
 use crate::plan::{self, AllocState, FileHashes, Flags, JobPlan, Policy};
 use crate::snapshot::Snapshot;
+use crate::stage::prometheus::Monitoring;
 use crate::stage::{self, AllocationStage, Staged};
 use rusqlite::Connection;
 use std::collections::BTreeMap;
@@ -36,6 +37,7 @@ pub struct StageEnv<'a> {
     pub worker_dir: &'a str,
     pub update_seq: i64,
     pub flags: Flags,
+    pub monitoring: &'a Monitoring,
 }
 
 pub fn stage_job(env: &StageEnv, job: &JobRow) -> Result<StagedJob> {
@@ -51,7 +53,8 @@ pub fn stage_job(env: &StageEnv, job: &JobRow) -> Result<StagedJob> {
             context: env.snap.context(a, env.worker_dir, env.update_seq),
             kv: env.kv,
             reader: env.snap.reader(&job.name, &a.worker_ip),
-            prometheus: (String::new(), String::new()),
+            prometheus: env.monitoring.functions.clone(),
+            generated: env.monitoring.server_files(&job.name, &a.worker_ip)?,
         })?;
         let d = env.snap.deployments.get(&a.alloc_id);
         let state = AllocState {

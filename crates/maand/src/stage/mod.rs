@@ -3,6 +3,7 @@
 //! a worker.
 
 pub mod kv_source;
+pub mod prometheus;
 
 use crate::catalog::jobs::FileRow;
 use crate::error::{Error, Kind, Result};
@@ -55,6 +56,9 @@ pub struct AllocationStage<'a> {
     pub reader: crate::kv::policy::Reader,
     /// `scrapeConfigs`/`ruleFiles` output for this staging run.
     pub prometheus: (String, String),
+    /// Files generated into a Prometheus server job's tree (rules, consoles); they
+    /// replace same-named files of the job itself.
+    pub generated: Vec<(String, Vec<u8>)>,
 }
 
 /// `tmp/workers/<ip>` of a worker.
@@ -175,6 +179,10 @@ fn stage_into(s: &AllocationStage, dir: &Path) -> Result<Staged> {
         let target = rel.trim_end_matches(".tpl");
         write_file(&dir.join(target), out.as_bytes(), 0o755)?;
         keep.insert(dir.join(target));
+    }
+    for (rel, content) in &s.generated {
+        write_file(&dir.join(rel), content, 0o644)?;
+        keep.insert(dir.join(rel));
     }
     write_certs(s, dir, &mut keep)?;
     prune(dir, &keep)?;

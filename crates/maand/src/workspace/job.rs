@@ -47,7 +47,8 @@ impl Job {
     }
 }
 
-fn invalid(job: &str, detail: impl std::fmt::Display) -> Error {
+/// The `invalid job` error every per-job check reports: `job <job>: <detail>`.
+pub fn invalid(job: &str, detail: impl std::fmt::Display) -> Error {
     Error::new(Kind::InvalidJob, format!("job {job}: {detail}"))
 }
 

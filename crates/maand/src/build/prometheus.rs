@@ -1,0 +1,252 @@
+//! Build step for `_prometheus/` (spec 11 §3–5): validate every job's monitoring content
+//! when a Prometheus server job exists, and write the scrape catalog `maand/prometheus`.
+//!
+//! The rules themselves live in the `maand-prometheus` crate; this step gathers the
+//! workspace files, renders `scrape.yaml.tpl`, and checks what only the whole bucket can
+//! see (unique `job_name`s and alert names).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use maand_prometheus::{alerts, cert_rules, dashboards, runbooks, scrape};
+
+use crate::catalog::allocations::AllocationRow;
+use crate::error::{Error, Kind, Result};
+use crate::kv::policy::Reader;
+use crate::kv::KvStore;
+use crate::stage::kv_source::PolicyKv;
+use crate::warnings::Warnings;
+use crate::workspace::job::{invalid, Job, JobFile};
+use crate::workspace::Workspace;
+
+const NS: &str = "maand/prometheus";
+
+/// Runs after the job KV step; `by_job` holds every allocation row by job.
+pub fn step(
+    ws: &Workspace,
+    by_job: &BTreeMap<&str, Vec<&AllocationRow>>,
+    kv: &mut KvStore,
+    warnings: &mut Warnings,
+) -> Result<()> {
+    if !ws.jobs.iter().any(Job::is_prometheus_server) {
+        return kv.sync(
+            NS,
+            &[
+                ("scrape_configs".to_string(), "[]".to_string()),
+                ("scrape_jobs".to_string(), String::new()),
+                ("scrape_jobs_length".to_string(), "0".to_string()),
+            ],
+        );
+    }
+    let mut pairs = Vec::new();
+    let mut aggregate: Vec<serde_json::Value> = Vec::new();
+    let mut included = Vec::new();
+    let mut job_names: BTreeMap<String, String> = BTreeMap::new();
+    let mut alert_names: BTreeMap<String, String> = cert_rules::ALERT_NAMES
+        .iter()
+        .map(|a| (a.to_string(), "maand".to_string()))
+        .collect();
+    let no_rows = Vec::new();
+    for job in &ws.jobs {
+        let rows = by_job.get(job.name.as_str()).unwrap_or(&no_rows);
+        let slugs = check_runbooks(job, warnings)?;
+        if let Some(f) = job.files.iter().find(|f| f.path == "_prometheus/dashboards/.dashboardignore") {
+            dashboards::IgnoreList::parse(text(job, f)?)
+                .map_err(|e| invalid(&job.name, format!("{}: {e}", f.path)))?;
+        }
+        check_alerts(job, &slugs, &mut alert_names, warnings)?;
+        let Some(s) = scrape_of(job, rows, kv)? else {
+            continue;
+        };
+        for name in &s.job_names {
+            if let Some(other) = job_names.insert(name.clone(), job.name.clone()) {
+                if other != job.name {
+                    return Err(invalid(
+                        &job.name,
+                        format!("duplicate prometheus job_name \"{name}\" (jobs {other} and {})", job.name),
+                    ));
+                }
+            }
+        }
+        let configs = serde_json::Value::Array(s.configs.clone()).to_string();
+        pairs.push((format!("scrape/{}", job.name), configs));
+        let active = rows.iter().any(|a| !a.removed && !a.disabled);
+        if active || !s.uses_ports {
+            aggregate.extend(s.configs);
+            included.push(job.name.clone());
+        }
+        let retired = !rows.is_empty() && rows.iter().all(|a| a.removed);
+        if !retired {
+            kv.put(&format!("maand/job/{}", job.name), "job_name", &s.job_names[0])?;
+        }
+    }
+    pairs.push((
+        "scrape_configs".into(),
+        serde_json::Value::Array(aggregate).to_string(),
+    ));
+    pairs.push(("scrape_jobs".into(), included.join(",")));
+    pairs.push(("scrape_jobs_length".into(), included.len().to_string()));
+    kv.sync(NS, &pairs)
+}
+
+/// Files of `_prometheus/<dir>/` directly inside it; deeper ones are ignored with a warning.
+fn direct_files<'a>(job: &'a Job, dir: &str, warnings: &mut Warnings) -> Vec<(&'a str, &'a JobFile)> {
+    let prefix = format!("_prometheus/{dir}/");
+    let mut out = Vec::new();
+    let mut nested = BTreeSet::new();
+    for f in job.files.iter().filter(|f| !f.is_dir) {
+        let Some(rel) = f.path.strip_prefix(&prefix) else {
+            continue;
+        };
+        match rel.split_once('/') {
+            None => out.push((rel, f)),
+            Some((sub, _)) => {
+                nested.insert(sub);
+            }
+        }
+    }
+    for sub in nested {
+        warnings.push(format!(
+            "job {}: _prometheus/{dir}/{sub}/ ignored (only files directly in _prometheus/{dir}/ count)",
+            job.name
+        ));
+    }
+    out
+}
+
+fn text<'a>(job: &Job, f: &'a JobFile) -> Result<&'a str> {
+    std::str::from_utf8(&f.content).map_err(|_| invalid(&job.name, format!("{}: not valid UTF-8", f.path)))
+}
+
+fn check_runbooks(job: &Job, warnings: &mut Warnings) -> Result<BTreeSet<String>> {
+    let mut slugs = BTreeSet::new();
+    for (name, f) in direct_files(job, "runbooks", warnings) {
+        let Some(slug) = name.strip_suffix(".md") else {
+            continue;
+        };
+        if !runbooks::valid_slug(slug) {
+            return Err(invalid(
+                &job.name,
+                format!(
+                    "{}: runbook name \"{slug}\" must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$ (it becomes a file name and URL)",
+                    f.path
+                ),
+            ));
+        }
+        text(job, f)?;
+        slugs.insert(slug.to_string());
+    }
+    Ok(slugs)
+}
+
+fn check_alerts(
+    job: &Job,
+    slugs: &BTreeSet<String>,
+    seen: &mut BTreeMap<String, String>,
+    warnings: &mut Warnings,
+) -> Result<()> {
+    for (name, f) in direct_files(job, "alerts", warnings) {
+        if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            continue;
+        }
+        if job.name == "maand" {
+            return Err(invalid(
+                &job.name,
+                "a job named maand may not ship alerts (rules/maand/ is reserved for maand's certificate alerts)",
+            ));
+        }
+        let names = alerts::validate(name, text(job, f)?, slugs).map_err(|e| invalid(&job.name, e))?;
+        for alert in names {
+            match seen.get(&alert) {
+                Some(owner) if owner == "maand" => {
+                    return Err(invalid(
+                        &job.name,
+                        format!("{}: alert name \"{alert}\" is reserved for maand's certificate alerts", f.path),
+                    ))
+                }
+                Some(owner) => {
+                    return Err(invalid(
+                        &job.name,
+                        format!("duplicate alert name \"{alert}\" (jobs {owner} and {})", job.name),
+                    ))
+                }
+                None => {
+                    seen.insert(alert, job.name.clone());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The job's validated scrape file, rendering `scrape.yaml.tpl` first.
+fn scrape_of(job: &Job, rows: &[&AllocationRow], kv: &KvStore) -> Result<Option<scrape::Scrape>> {
+    let find = |p: &str| job.files.iter().find(|f| !f.is_dir && f.path == p);
+    let (file, source) = match (find("_prometheus/scrape.yaml"), find("_prometheus/scrape.yaml.tpl")) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                &job.name,
+                "cannot define both scrape.yaml and scrape.yaml.tpl",
+            ))
+        }
+        (Some(f), None) => ("scrape.yaml", text(job, f)?.to_string()),
+        (None, Some(f)) => ("scrape.yaml.tpl", render(job, text(job, f)?, kv)?),
+    };
+    let ports: BTreeSet<String> = job.manifest.ports.iter().map(|(k, _)| k.clone()).collect();
+    let workers: BTreeSet<String> = rows
+        .iter()
+        .filter(|a| !a.removed)
+        .map(|a| a.worker_ip.clone())
+        .collect();
+    let view = scrape::JobView {
+        job: &job.name,
+        ports: &ports,
+        workers: &workers,
+    };
+    scrape::validate(file, &source, &view)
+        .map(Some)
+        .map_err(|e| invalid(&job.name, e))
+}
+
+fn render(job: &Job, source: &str, kv: &KvStore) -> Result<String> {
+    let version = job.manifest.target_version().to_string();
+    let ctx = maand_template::Context {
+        job: job.name.clone(),
+        current_version: version.clone(),
+        new_version: version,
+        ..Default::default()
+    };
+    let mut upstream: Vec<String> = job
+        .manifest
+        .commands
+        .iter()
+        .map(|c| c.demand.job.clone())
+        .filter(|j| !j.is_empty())
+        .collect();
+    upstream.sort();
+    upstream.dedup();
+    let reader = Reader {
+        job: job.name.clone(),
+        worker: None,
+        upstream,
+    };
+    let none = (String::new(), String::new());
+    let source_kv = PolicyKv {
+        kv,
+        reader: &reader,
+        prometheus: &none,
+    };
+    maand_template::render(
+        "_prometheus/scrape.yaml.tpl",
+        source,
+        maand_template::Dialect::Scrape,
+        &ctx,
+        &source_kv,
+    )
+    .map_err(|e| {
+        Error::bare(
+            Kind::Template,
+            format!("template error: job {}, {e}", job.name),
+        )
+    })
+}
