@@ -49,7 +49,11 @@ pub fn step(
     for job in &ws.jobs {
         let rows = by_job.get(job.name.as_str()).unwrap_or(&no_rows);
         let slugs = check_runbooks(job, warnings)?;
-        if let Some(f) = job.files.iter().find(|f| f.path == "_prometheus/dashboards/.dashboardignore") {
+        if let Some(f) = job
+            .files
+            .iter()
+            .find(|f| f.path == "_prometheus/dashboards/.dashboardignore")
+        {
             dashboards::IgnoreList::parse(text(job, f)?)
                 .map_err(|e| invalid(&job.name, format!("{}: {e}", f.path)))?;
         }
@@ -62,7 +66,10 @@ pub fn step(
                 if other != job.name {
                     return Err(invalid(
                         &job.name,
-                        format!("duplicate prometheus job_name \"{name}\" (jobs {other} and {})", job.name),
+                        format!(
+                            "duplicate prometheus job_name \"{name}\" (jobs {other} and {})",
+                            job.name
+                        ),
                     ));
                 }
             }
@@ -76,7 +83,11 @@ pub fn step(
         }
         let retired = !rows.is_empty() && rows.iter().all(|a| a.removed);
         if !retired {
-            kv.put(&format!("maand/job/{}", job.name), "job_name", &s.job_names[0])?;
+            kv.put(
+                &format!("maand/job/{}", job.name),
+                "job_name",
+                &s.job_names[0],
+            )?;
         }
     }
     pairs.push((
@@ -89,7 +100,11 @@ pub fn step(
 }
 
 /// Files of `_prometheus/<dir>/` directly inside it; deeper ones are ignored with a warning.
-fn direct_files<'a>(job: &'a Job, dir: &str, warnings: &mut Warnings) -> Vec<(&'a str, &'a JobFile)> {
+fn direct_files<'a>(
+    job: &'a Job,
+    dir: &str,
+    warnings: &mut Warnings,
+) -> Vec<(&'a str, &'a JobFile)> {
     let prefix = format!("_prometheus/{dir}/");
     let mut out = Vec::new();
     let mut nested = BTreeSet::new();
@@ -114,7 +129,8 @@ fn direct_files<'a>(job: &'a Job, dir: &str, warnings: &mut Warnings) -> Vec<(&'
 }
 
 fn text<'a>(job: &Job, f: &'a JobFile) -> Result<&'a str> {
-    std::str::from_utf8(&f.content).map_err(|_| invalid(&job.name, format!("{}: not valid UTF-8", f.path)))
+    std::str::from_utf8(&f.content)
+        .map_err(|_| invalid(&job.name, format!("{}: not valid UTF-8", f.path)))
 }
 
 fn check_runbooks(job: &Job, warnings: &mut Warnings) -> Result<BTreeSet<String>> {
@@ -154,19 +170,26 @@ fn check_alerts(
                 "a job named maand may not ship alerts (rules/maand/ is reserved for maand's certificate alerts)",
             ));
         }
-        let names = alerts::validate(name, text(job, f)?, slugs).map_err(|e| invalid(&job.name, e))?;
+        let names =
+            alerts::validate(name, text(job, f)?, slugs).map_err(|e| invalid(&job.name, e))?;
         for alert in names {
             match seen.get(&alert) {
                 Some(owner) if owner == "maand" => {
                     return Err(invalid(
                         &job.name,
-                        format!("{}: alert name \"{alert}\" is reserved for maand's certificate alerts", f.path),
+                        format!(
+                            "{}: alert name \"{alert}\" is reserved for maand's certificate alerts",
+                            f.path
+                        ),
                     ))
                 }
                 Some(owner) => {
                     return Err(invalid(
                         &job.name,
-                        format!("duplicate alert name \"{alert}\" (jobs {owner} and {})", job.name),
+                        format!(
+                            "duplicate alert name \"{alert}\" (jobs {owner} and {})",
+                            job.name
+                        ),
                     ))
                 }
                 None => {
@@ -181,7 +204,10 @@ fn check_alerts(
 /// The job's validated scrape file, rendering `scrape.yaml.tpl` first.
 fn scrape_of(job: &Job, rows: &[&AllocationRow], kv: &KvStore) -> Result<Option<scrape::Scrape>> {
     let find = |p: &str| job.files.iter().find(|f| !f.is_dir && f.path == p);
-    let (file, source) = match (find("_prometheus/scrape.yaml"), find("_prometheus/scrape.yaml.tpl")) {
+    let (file, source) = match (
+        find("_prometheus/scrape.yaml"),
+        find("_prometheus/scrape.yaml.tpl"),
+    ) {
         (None, None) => return Ok(None),
         (Some(_), Some(_)) => {
             return Err(invalid(

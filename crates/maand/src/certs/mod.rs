@@ -12,6 +12,8 @@
 
 pub mod ca;
 pub mod leaf;
+pub mod listing;
+pub mod metrics;
 pub mod renew;
 
 pub use ca::Ca;

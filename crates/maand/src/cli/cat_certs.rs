@@ -4,9 +4,9 @@
 use super::filters::{admits, csv, validate};
 use super::output::{self, Output};
 use crate::bucket::Bucket;
-use crate::catalog::kv::latest;
-use crate::catalog::{allocations, workers, Catalog};
-use crate::certs::{days_left, leaf, Status};
+use crate::catalog::{allocations, Catalog};
+use crate::certs::days_left;
+use crate::certs::listing::{self, Entry};
 use crate::error::{Error, Kind, Result};
 use serde::Serialize;
 
@@ -37,44 +37,26 @@ struct Row {
     not_after_unix: Option<i64>,
 }
 
-fn row(
-    scope: &'static str,
-    job: &str,
-    worker: &str,
-    cert: &str,
-    pem: &str,
-    now: i64,
-    buffer: i64,
-) -> Row {
-    let info = leaf::parse(pem);
+fn row(e: Entry, now: i64) -> Row {
     Row {
-        scope,
-        job: job.to_string(),
-        worker: worker.to_string(),
-        cert: cert.to_string(),
-        common_name: info.as_ref().map(|i| i.common_name.clone()),
-        not_after: info.as_ref().and_then(|i| {
-            chrono::DateTime::from_timestamp(i.not_after, 0)
+        scope: e.scope,
+        not_after: e.not_after.and_then(|t| {
+            chrono::DateTime::from_timestamp(t, 0)
                 .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         }),
-        days_left: info.as_ref().map(|i| days_left(i.not_after, now)),
-        status: info
-            .as_ref()
-            .map_or(Status::Invalid, |i| Status::of(i.not_after, now, buffer))
-            .as_str(),
-        not_after_unix: info.map(|i| i.not_after),
+        days_left: e.not_after.map(|t| days_left(t, now)),
+        status: e.status.as_str(),
+        not_after_unix: e.not_after,
+        job: e.job,
+        worker: e.worker,
+        cert: e.cert,
+        common_name: e.common_name,
     }
-}
-
-/// `maand/job/<job>/worker/<ip>` → (job, ip).
-fn allocation_namespace(ns: &str) -> Option<(&str, &str)> {
-    ns.strip_prefix("maand/job/")?.split_once("/worker/")
 }
 
 pub fn run(bucket: &Bucket, cat: &Catalog, args: Args) -> Result<i32> {
     let c = cat.conn();
     let now = chrono::Utc::now().timestamp();
-    let buffer = bucket.conf.certs_renewal_buffer;
     let allocs = allocations::list(c)?;
     let mut jobs: Vec<String> = allocs.iter().map(|a| a.job.clone()).collect();
     jobs.dedup();
@@ -84,43 +66,11 @@ pub fn run(bucket: &Bucket, cat: &Catalog, args: Args) -> Result<i32> {
     let jf = validate("jobs", &csv(args.jobs.as_deref()), &jobs)?;
     let wf = validate("workers", &csv(args.workers.as_deref()), &alloc_workers)?;
 
-    let mut rows = Vec::new();
-    match std::fs::read_to_string(bucket.ca_cert_path()) {
-        Ok(pem) => rows.push(row("ca", "", "", "ca", &pem, now, buffer)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(Error::bare(
-                Kind::Io,
-                format!("bucket CA: secrets/ca.crt: {e}"),
-            ))
-        }
-    }
-    let order: Vec<String> = workers::list(c)?.into_iter().map(|w| w.worker_ip).collect();
-    let pos = |ip: &str| order.iter().position(|w| w == ip).unwrap_or(usize::MAX);
-    let mut leaves: Vec<(String, usize, String, Row)> = Vec::new();
-    for r in latest(c)?.into_iter().filter(|r| !r.deleted) {
-        let Some((job, ip)) = allocation_namespace(&r.namespace) else {
-            continue;
-        };
-        let Some(name) = r
-            .key
-            .strip_prefix("certs/")
-            .and_then(|k| k.strip_suffix(".crt"))
-        else {
-            continue;
-        };
-        if !admits(&jf, job) || !admits(&wf, ip) {
-            continue;
-        }
-        leaves.push((
-            job.to_string(),
-            pos(ip),
-            ip.to_string(),
-            row("job", job, ip, name, &r.value, now, buffer),
-        ));
-    }
-    leaves.sort_by(|a, b| (&a.0, a.1, &a.2, &a.3.cert).cmp(&(&b.0, b.1, &b.2, &b.3.cert)));
-    rows.extend(leaves.into_iter().map(|(_, _, _, r)| r));
+    let rows: Vec<Row> = listing::list(bucket, c, now)?
+        .into_iter()
+        .filter(|e| e.scope == "ca" || (admits(&jf, &e.job) && admits(&wf, &e.worker)))
+        .map(|e| row(e, now))
+        .collect();
 
     match args.output {
         Output::Json => output::json(&rows),
@@ -158,29 +108,4 @@ pub fn run(bucket: &Bucket, cat: &Catalog, args: Args) -> Result<i32> {
         ),
     }
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn namespaces() {
-        assert_eq!(
-            allocation_namespace("maand/job/api/worker/10.0.0.1"),
-            Some(("api", "10.0.0.1"))
-        );
-        assert_eq!(allocation_namespace("maand/job/api"), None);
-        assert_eq!(allocation_namespace("maand/worker/10.0.0.1"), None);
-    }
-
-    #[test]
-    fn invalid_row_is_blank() {
-        let r = row("job", "api", "10.0.0.1", "tls", "garbage", 0, 0);
-        assert_eq!(r.status, "invalid");
-        assert_eq!(
-            (r.common_name, r.not_after, r.days_left),
-            (None, None, None)
-        );
-    }
 }

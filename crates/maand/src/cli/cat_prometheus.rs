@@ -132,7 +132,10 @@ fn normalise(path: &str) -> Option<String> {
 fn get(bucket: &Bucket, cat: &Catalog, job: &str, path: &str, out: Output) -> Result<i32> {
     let catalog = catalog_content(cat.conn())?;
     let workspace = workspace_content(&bucket.root.join("workspace/jobs"))?;
-    let sources = [("catalog", catalog.get(job)), ("workspace", workspace.get(job))];
+    let sources = [
+        ("catalog", catalog.get(job)),
+        ("workspace", workspace.get(job)),
+    ];
     let rel = normalise(path)
         .ok_or_else(|| Error::bare(Kind::Input, format!("invalid prometheus path \"{path}\"")))?;
     let candidates: Vec<String> = match rel.as_str() {
@@ -237,8 +240,14 @@ mod tests {
 
     #[test]
     fn paths_stay_inside_prometheus() {
-        assert_eq!(normalise("/alerts/a.yaml").as_deref(), Some("alerts/a.yaml"));
-        assert_eq!(normalise("alerts/../scrape.yaml").as_deref(), Some("scrape.yaml"));
+        assert_eq!(
+            normalise("/alerts/a.yaml").as_deref(),
+            Some("alerts/a.yaml")
+        );
+        assert_eq!(
+            normalise("alerts/../scrape.yaml").as_deref(),
+            Some("scrape.yaml")
+        );
         assert_eq!(normalise("").as_deref(), Some(""));
         assert_eq!(normalise("../manifest.json"), None);
         assert_eq!(normalise("alerts/../../x"), None);

@@ -4,9 +4,9 @@
 mod build;
 mod cat;
 mod cat_certs;
-mod cat_prometheus;
 mod cat_deployments;
 mod cat_kv;
+mod cat_prometheus;
 mod collect;
 mod deploy;
 mod filters;

@@ -8,7 +8,6 @@ pub mod report;
 mod rollout;
 mod staging;
 
-use crate::stage::prometheus::Monitoring;
 use crate::bucket::Bucket;
 use crate::catalog::{deployments, meta};
 use crate::error::{Error, Kind, Result};
@@ -16,6 +15,7 @@ use crate::kv::KvStore;
 use crate::plan::{self, Flags, ReconcileInput};
 use crate::session::Session;
 use crate::snapshot::Snapshot;
+use crate::stage::prometheus::Monitoring;
 use interrupt::Interrupt;
 use maand_transport::{RsyncSpec, Target};
 use report::{JobOutcome, Plan, Wave, WaveJob};
@@ -336,6 +336,15 @@ impl Deployer<'_> {
         }
         // A Ctrl-C that arrived while the last batch ran still ends the deploy with 130.
         let interrupted = interrupted || self.interrupt.requested();
+        if !self.opts.dry_run && !interrupted {
+            crate::certs::metrics::push_after_deploy(
+                self.bucket,
+                cat.conn(),
+                &self.snap,
+                &self.kv(),
+                self.session,
+            );
+        }
         Ok(Outcome {
             plan,
             jobs: outcomes,

@@ -81,7 +81,9 @@ pub fn expand_scrape(
     only: Option<&BTreeSet<String>>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<serde_json::Value>> {
-    let listed = kv.get("maand/prometheus", "scrape_jobs")?.unwrap_or_default();
+    let listed = kv
+        .get("maand/prometheus", "scrape_jobs")?
+        .unwrap_or_default();
     let ports = job_sql::ports(conn)?;
     let mut out = Vec::new();
     for job in listed.split(',').filter(|j| !j.is_empty()) {
@@ -180,8 +182,8 @@ impl Monitoring {
                 });
             }
             if let Some(text) = c.files.get("dashboards/.dashboardignore") {
-                let list = dashboards::IgnoreList::parse(&String::from_utf8_lossy(text))
-                    .map_err(|e| {
+                let list =
+                    dashboards::IgnoreList::parse(&String::from_utf8_lossy(text)).map_err(|e| {
                         Error::bare(
                             Kind::Input,
                             format!("job {job}: _prometheus/dashboards/.dashboardignore: {e}"),
