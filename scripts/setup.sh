@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what maand's tests and demo need on a Debian machine (run as root):
-# OpenSSH server and client, rsync, make, python3, sudo (the local sshd fleet of spec 12).
+# OpenSSH server and client, rsync, make, python3, sudo (the local sshd fleet of spec 12),
+# and Prometheus (server and promtool) for the monitoring tests.
 set -euo pipefail
 need=()
 command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
@@ -11,6 +12,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
+# The Prometheus integration is tested against the real server and promtool (spec 11).
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need[*]}; run as root or install them" >&2
@@ -18,7 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 mkdir -p /run/sshd
 # Bun runs .ts/.js hooks; optional (its tests skip without it), installed from npm when possible.
