@@ -410,13 +410,26 @@ impl Deployer<'_> {
             dirs.push((w.worker_ip.clone(), dir));
         }
         let root = self.root.clone();
-        let results = maand_transport::fan_out(dirs, self.parallel, |(ip, dir)| {
-            let spec = RsyncSpec::new(dir.clone(), root.clone())
-                .create_dest()
-                .exclude("/jobs");
-            self.session
-                .transport
-                .rsync(&Target::worker(ip.clone(), "rsync", "worker_files"), &spec)
+        let hosts: Vec<String> = dirs.iter().map(|(ip, _)| ip.clone()).collect();
+        let results = std::thread::scope(|s| {
+            // The worker tool check every job's rollout needs runs alongside this push
+            // over the same connections; its answers are cached for the rollouts, which
+            // saves a round trip per deploy. Its findings are reported there.
+            s.spawn(|| {
+                let _ = self.session.transport.check_workers(
+                    &hosts,
+                    maand_transport::WORKER_TOOLS,
+                    self.parallel,
+                );
+            });
+            maand_transport::fan_out(dirs, self.parallel, |(ip, dir)| {
+                let spec = RsyncSpec::new(dir.clone(), root.clone())
+                    .create_dest()
+                    .exclude("/jobs");
+                self.session
+                    .transport
+                    .rsync(&Target::worker(ip.clone(), "rsync", "worker_files"), &spec)
+            })
         });
         for ((ip, _), r) in results {
             if let Err(e) = r {
