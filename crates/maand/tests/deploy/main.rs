@@ -12,4 +12,5 @@ mod faults;
 mod harness;
 mod hooks;
 mod job_cmd;
+mod prometheus;
 mod rollout;
