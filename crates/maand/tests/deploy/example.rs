@@ -1,30 +1,17 @@
 //! `examples/replicated`: the hooks-driven toy cluster deploys and upgrades leader-last
 //! with a join check per batch and a secret bootstrapped by its `pre_deploy` hook.
 
-use super::harness::TestBucket;
-use std::path::Path;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
+use super::harness::{copy_dir, example, TestBucket};
 
 #[test]
 fn replicated_example_rolls_out_leader_last() {
     let Some(b) = TestBucket::new("replicated_example_rolls_out_leader_last", 3) else {
         return;
     };
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/replicated/workspace/jobs/toykv");
-    copy_dir(&src, &b.path("workspace/jobs/toykv"));
+    copy_dir(
+        &example("replicated/workspace/jobs/toykv"),
+        &b.path("workspace/jobs/toykv"),
+    );
     let first = b.build_deploy().ok();
     first
         .has("bootstrapped cluster_token")

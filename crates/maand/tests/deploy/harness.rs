@@ -77,6 +77,27 @@ pub struct Event {
 }
 
 /// Waits for a [`TestBucket::spawn_piped`] child.
+/// A path under the repository's `examples/`.
+pub fn example(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(rel)
+}
+
+/// Copies a directory tree (examples into test buckets).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
 pub fn finish(child: Child) -> Out {
     let out = child.wait_with_output().expect("wait maand");
     Out {

@@ -4,12 +4,11 @@
 //! file through `reload` (same process), and receives the certificate gauges maand pushes
 //! after every deploy. Skipped, loudly, when Prometheus is not installed.
 
-use super::harness::TestBucket;
+use super::harness::{copy_dir, example, TestBucket};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
@@ -97,14 +96,7 @@ fn monitoring_example_scrapes_alerts_reloads_and_receives_cert_metrics() {
     // api and worker run everywhere; Prometheus (no selectors: label `prometheus`) on the
     // first worker only.
     b.workers(&[(0, vec!["prometheus"]), (1, vec![])]);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/monitoring/workspace");
-    let cp = Command::new("cp")
-        .arg("-r")
-        .arg(src.join("."))
-        .arg(b.path("workspace"))
-        .status()
-        .expect("cp");
-    assert!(cp.success(), "copy the example workspace");
+    copy_dir(&example("monitoring/workspace"), &b.path("workspace"));
 
     let first = b.build_deploy();
     first
