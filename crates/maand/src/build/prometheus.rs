@@ -62,16 +62,15 @@ pub fn step(
             continue;
         };
         for name in &s.job_names {
+            // Also within one job: Prometheus rejects a config with two equal job_names.
             if let Some(other) = job_names.insert(name.clone(), job.name.clone()) {
-                if other != job.name {
-                    return Err(invalid(
-                        &job.name,
-                        format!(
-                            "duplicate prometheus job_name \"{name}\" (jobs {other} and {})",
-                            job.name
-                        ),
-                    ));
-                }
+                return Err(invalid(
+                    &job.name,
+                    format!(
+                        "duplicate prometheus job_name \"{name}\" (jobs {other} and {})",
+                        job.name
+                    ),
+                ));
             }
         }
         let configs = serde_json::Value::Array(s.configs.clone()).to_string();

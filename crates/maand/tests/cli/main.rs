@@ -10,4 +10,5 @@ mod init;
 mod job_create;
 mod lock;
 mod misc;
+mod prometheus;
 mod removal;
