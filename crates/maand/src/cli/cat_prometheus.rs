@@ -161,7 +161,11 @@ fn get(bucket: &Bucket, cat: &Catalog, job: &str, path: &str, out: Output) -> Re
             }
         }
     }
-    let shown = if rel.is_empty() { "scrape.yaml" } else { &rel };
+    let shown = match rel.as_str() {
+        "" | "scrape" => "scrape.yaml",
+        "scrape.tpl" => "scrape.yaml.tpl",
+        other => other,
+    };
     Err(Error::bare(
         Kind::NotFound,
         format!("{job}/_prometheus/{shown} not found"),

@@ -94,10 +94,16 @@ pub fn load(jobs_dir: &Path, name: &str, warnings: &mut Warnings) -> Result<Job>
     if job.has_file("prometheus.yml") && job.has_file("prometheus.yml.tpl") {
         return Err(invalid(
             name,
-            format!("job {name} cannot define both prometheus.yml and prometheus.yml.tpl"),
+            "cannot define both prometheus.yml and prometheus.yml.tpl",
         ));
     }
-    for f in job.files.iter().filter(|f| !f.is_dir) {
+    // `_prometheus/scrape.yaml.tpl` is not a deploy template: its exclusivity with
+    // `scrape.yaml` is Prometheus validation (spec 11 §1), which needs a server job.
+    for f in job
+        .files
+        .iter()
+        .filter(|f| !f.is_dir && !f.path.starts_with("_prometheus/"))
+    {
         if let Some(plain) = f.path.strip_suffix(".tpl") {
             if plain.is_empty() || plain.ends_with('/') {
                 return Err(invalid(
