@@ -81,6 +81,9 @@ impl Deployer<'_> {
 }
 
 /// Runs a deploy. The caller holds the bucket lock (and ran `build` first for `-b`).
+/// `meta` key: workers whose worker-level files the last push missed.
+const PENDING: &str = "worker_files_pending";
+
 pub fn run(bucket: &Bucket, session: &Session, opts: &Options, gate: &Gate) -> Result<Outcome> {
     let mut cat = bucket.catalog()?;
     let snap = Snapshot::load(cat.conn())?;
@@ -152,9 +155,8 @@ impl Deployer<'_> {
         let rec_items = plan::reconcile(&self.reconcile_inputs());
         let rec_work = rec_items.iter().any(|r| r.stop || r.cleanup);
         let mut bumped = false;
-        let mut unreachable: BTreeSet<String> = BTreeSet::new();
         if rec_work && !self.opts.dry_run {
-            self.bump(cat, next_seq, &mut unreachable)?;
+            self.bump(cat, next_seq)?;
             bumped = true;
             let changes = self.reconcile(&rec_items)?;
             let tx = cat.conn_mut().transaction()?;
@@ -310,7 +312,7 @@ impl Deployer<'_> {
                     continue;
                 }
                 if !bumped {
-                    self.bump(cat, next_seq, &mut unreachable)?;
+                    self.bump(cat, next_seq)?;
                     bumped = true;
                 }
                 let mut progress = rollout::Progress::default();
@@ -336,6 +338,21 @@ impl Deployer<'_> {
         }
         // A Ctrl-C that arrived while the last batch ran still ends the deploy with 130.
         let interrupted = interrupted || self.interrupt.requested();
+        if !self.opts.dry_run && !bumped {
+            let behind = self.pending_worker_files(cat)?;
+            if !behind.is_empty() {
+                let failed = self.push_worker_files(cat, &behind)?;
+                let done: Vec<&String> = behind.iter().filter(|ip| !failed.contains(*ip)).collect();
+                if !done.is_empty() {
+                    let done: Vec<&str> = done.iter().map(|s| s.as_str()).collect();
+                    self.session.say(&format!(
+                        "deploy: worker files (update_seq {}) pushed to {}, missed by an earlier deploy",
+                        self.snap.update_seq,
+                        done.join(", ")
+                    ));
+                }
+            }
+        }
         if !self.opts.dry_run && !interrupted {
             crate::certs::metrics::push_after_deploy(
                 self.bucket,
@@ -373,20 +390,39 @@ impl Deployer<'_> {
 
     /// Increments `update_seq` in its own transaction and pushes the worker-level files
     /// (`worker.json`, `jobs.json`, `bin/`) to every catalog worker.
-    fn bump(
-        &mut self,
-        cat: &crate::catalog::Catalog,
-        seq: i64,
-        unreachable: &mut BTreeSet<String>,
-    ) -> Result<()> {
+    fn bump(&mut self, cat: &crate::catalog::Catalog, seq: i64) -> Result<()> {
         maand_transport::check_host_tools(maand_transport::HOST_TOOLS)
             .map_err(crate::session::transport_error)?;
         meta::set(cat.conn(), "update_seq", &seq.to_string())?;
         self.snap.update_seq = seq;
         self.session.sink.set_seq(seq.max(0) as u64);
+        let all: Vec<String> = self
+            .snap
+            .workers
+            .iter()
+            .map(|w| w.worker_ip.clone())
+            .collect();
+        self.push_worker_files(cat, &all)?;
+        Ok(())
+    }
+
+    /// Pushes the worker-level files of the current `update_seq` to `hosts`; returns the
+    /// workers it could not reach. They are remembered in the catalog (`meta`
+    /// `worker_files_pending`) so that a later deploy repairs them even when it has
+    /// nothing else to do; otherwise `maand job` would refuse them until the next change.
+    fn push_worker_files(
+        &self,
+        cat: &crate::catalog::Catalog,
+        hosts: &[String],
+    ) -> Result<BTreeSet<String>> {
         let tmp = self.bucket.tmp();
         let mut dirs = Vec::new();
-        for w in &self.snap.workers {
+        for w in self
+            .snap
+            .workers
+            .iter()
+            .filter(|w| hosts.contains(&w.worker_ip))
+        {
             let jobs: Vec<serde_json::Value> = self
                 .snap
                 .allocations
@@ -399,7 +435,7 @@ impl Deployer<'_> {
                 "worker_id": w.worker_id,
                 "worker_ip": w.worker_ip,
                 "labels": w.labels.iter().collect::<Vec<_>>(),
-                "update_seq": seq,
+                "update_seq": self.snap.update_seq,
             });
             let dir = crate::stage::stage_worker_files(
                 &tmp,
@@ -431,14 +467,27 @@ impl Deployer<'_> {
                     .rsync(&Target::worker(ip.clone(), "rsync", "worker_files"), &spec)
             })
         });
+        let mut failed = BTreeSet::new();
         for ((ip, _), r) in results {
             if let Err(e) = r {
                 self.session
                     .say(&format!("warning: deploy: worker {ip}: {e}"));
-                unreachable.insert(ip);
+                failed.insert(ip);
             }
         }
-        Ok(())
+        let pending: Vec<&str> = failed.iter().map(String::as_str).collect();
+        meta::set(cat.conn(), PENDING, &pending.join(","))?;
+        Ok(failed)
+    }
+
+    /// Workers a bump could not reach, still in the catalog: their `worker.json` is behind.
+    fn pending_worker_files(&self, cat: &crate::catalog::Catalog) -> Result<Vec<String>> {
+        let listed = meta::get(cat.conn(), PENDING)?.unwrap_or_default();
+        Ok(listed
+            .split(',')
+            .filter(|ip| self.snap.worker(ip).is_some())
+            .map(str::to_string)
+            .collect())
     }
 
     /// Commits a job's deployment rows (promoted or not) and its KV checkpoint.

@@ -148,3 +148,48 @@ fn ctrl_c_lets_the_batch_finish_and_starts_no_new_one() {
         assert_eq!(b.rollout("slow", i), "promoted");
     }
 }
+
+#[test]
+fn worker_missed_by_a_bump_is_repaired_by_the_next_deploy() {
+    let name = "worker_missed_by_a_bump_is_repaired_by_the_next_deploy";
+    let Some(mut b) = TestBucket::new(name, 2) else {
+        return;
+    };
+    b.workers(&[(0, vec!["x"]), (1, vec!["y"])]);
+    b.job("a", json!({"selectors": ["x"]}), "0");
+    b.job("b", json!({"selectors": ["y"]}), "0");
+    b.build_deploy();
+    let seq = |b: &TestBucket, i: usize| -> i64 {
+        let text = b.worker_file(i, "worker.json");
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["update_seq"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(seq(&b, 1), 1);
+
+    // Worker 1 is down while a change elsewhere bumps update_seq.
+    b.fleet.kill(1).unwrap();
+    b.write("workspace/jobs/a/content.txt", "two\n");
+    b.maand(&["build"]).ok();
+    let h1 = b.host(1);
+    b.maand(&["deploy"])
+        .ok()
+        .has("a: deployed")
+        .has(&format!("warning: deploy: worker {h1}"));
+    b.fleet.restart(1).unwrap();
+    assert_eq!(seq(&b, 1), 1, "worker 1 missed update_seq 2");
+    b.maand(&["job", "status", "b"])
+        .failed()
+        .has(&format!("worker {h1}: update_seq mismatch (run maand deploy)"));
+
+    // A deploy with no job to roll out still repairs it, and `maand job` works again.
+    b.maand(&["deploy"])
+        .ok()
+        .has(&format!(
+            "deploy: worker files (update_seq 2) pushed to {h1}, missed by an earlier deploy"
+        ));
+    assert_eq!(seq(&b, 1), 2);
+    b.maand(&["job", "status", "b"]).ok();
+    // Repaired once: the next no-op deploy contacts nobody again.
+    b.maand(&["deploy"]).ok().lacks("worker files");
+}
