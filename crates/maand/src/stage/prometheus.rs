@@ -167,6 +167,11 @@ impl Monitoring {
                     String::from_utf8_lossy(text).into_owned(),
                 ));
             }
+            // Consoles go only into server jobs; without one, `_prometheus/` content was
+            // never validated and must not fail a deploy.
+            if servers.is_empty() {
+                continue;
+            }
             for (name, text) in c.runbooks() {
                 books.push(runbooks::Runbook {
                     job: job.clone(),

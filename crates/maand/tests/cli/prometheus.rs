@@ -553,6 +553,8 @@ fn without_a_server_job_prometheus_content_is_ignored() {
     b.ok(&["build"]);
     assert_eq!(b.kv_namespace("maand/prometheus"), reset_namespace());
     assert_eq!(b.kv("maand/job/api", "job_name"), "api");
+    // Nor does deploy staging read it (no console is assembled without a server).
+    b.ok(&["deploy", "--dry-run"]);
 
     // A server job turns validation on ...
     server(&b);

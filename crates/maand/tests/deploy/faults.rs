@@ -178,16 +178,14 @@ fn worker_missed_by_a_bump_is_repaired_by_the_next_deploy() {
         .has(&format!("warning: deploy: worker {h1}"));
     b.fleet.restart(1).unwrap();
     assert_eq!(seq(&b, 1), 1, "worker 1 missed update_seq 2");
-    b.maand(&["job", "status", "b"])
-        .failed()
-        .has(&format!("worker {h1}: update_seq mismatch (run maand deploy)"));
+    b.maand(&["job", "status", "b"]).failed().has(&format!(
+        "worker {h1}: update_seq mismatch (run maand deploy)"
+    ));
 
     // A deploy with no job to roll out still repairs it, and `maand job` works again.
-    b.maand(&["deploy"])
-        .ok()
-        .has(&format!(
-            "deploy: worker files (update_seq 2) pushed to {h1}, missed by an earlier deploy"
-        ));
+    b.maand(&["deploy"]).ok().has(&format!(
+        "deploy: worker files (update_seq 2) pushed to {h1}, missed by an earlier deploy"
+    ));
     assert_eq!(seq(&b, 1), 2);
     b.maand(&["job", "status", "b"]).ok();
     // Repaired once: the next no-op deploy contacts nobody again.
