@@ -9,62 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// One finished `maand` run.
-#[derive(Debug, Clone)]
-pub struct Out {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Out {
-    /// Asserts exit 0 and no panic.
-    #[track_caller]
-    pub fn ok(self) -> Out {
-        assert_eq!(self.code, 0, "expected success: {self:#?}");
-        self.no_panic()
-    }
-
-    /// Asserts a clean non-zero exit (no panic).
-    #[track_caller]
-    pub fn failed(self) -> Out {
-        assert_ne!(self.code, 0, "expected failure: {self:#?}");
-        self.no_panic()
-    }
-
-    #[track_caller]
-    fn no_panic(self) -> Out {
-        assert!(!self.stderr.contains("panicked"), "panic: {self:#?}");
-        self
-    }
-
-    pub fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-
-    #[track_caller]
-    pub fn has(&self, needle: &str) -> &Out {
-        assert!(
-            self.all().contains(needle),
-            "missing {needle:?} in {self:#?}"
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn lacks(&self, needle: &str) -> &Out {
-        assert!(
-            !self.all().contains(needle),
-            "unexpected {needle:?} in {self:#?}"
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:#?}"))
-    }
-}
+#[path = "../support/out.rs"]
+mod out;
+pub use out::Out;
 
 /// One line of a job's `data/events.log`: `<ts> <begin|end> <target> cur=<v> new=<v>`.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,13 +45,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Waits for a `maand` started with [`TestBucket::spawn_piped`]; `took` is not measured.
 pub fn finish(child: Child) -> Out {
-    let out = child.wait_with_output().expect("wait maand");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Out::new(
+        child.wait_with_output().expect("wait maand"),
+        Duration::ZERO,
+    )
 }
 
 /// A time span of one target run on one worker (begin..end).
@@ -233,12 +179,9 @@ impl TestBucket {
 
     /// `maand <args>` in the bucket root.
     pub fn maand(&self, args: &[&str]) -> Out {
+        let start = Instant::now();
         let out = self.command(args).output().expect("run maand");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Out::new(out, start.elapsed())
     }
 
     /// `maand <args>` started in the background (output discarded).

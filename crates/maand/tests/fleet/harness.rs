@@ -4,73 +4,11 @@
 use maand_fleet::Fleet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// One finished `maand` run.
-#[derive(Debug, Clone)]
-pub struct Out {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub took: Duration,
-}
-
-impl Out {
-    /// Asserts exit 0 and no panic; returns self for chaining.
-    #[track_caller]
-    pub fn ok(self) -> Out {
-        assert_eq!(self.code, 0, "expected success: {self:#?}");
-        self.no_panic()
-    }
-
-    /// Asserts a clean failure (exit 1, no panic).
-    #[track_caller]
-    pub fn failed(self) -> Out {
-        assert_eq!(self.code, 1, "expected exit 1: {self:#?}");
-        self.no_panic()
-    }
-
-    #[track_caller]
-    fn no_panic(self) -> Out {
-        for needle in ["panicked", "RUST_BACKTRACE"] {
-            assert!(!self.stderr.contains(needle), "panic text: {self:#?}");
-        }
-        self
-    }
-
-    /// stdout and stderr together.
-    pub fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-
-    /// Lines of stdout + stderr.
-    pub fn lines(&self) -> Vec<String> {
-        self.all().lines().map(str::to_string).collect()
-    }
-
-    #[track_caller]
-    pub fn has(&self, needle: &str) -> &Out {
-        assert!(
-            self.all().contains(needle),
-            "missing {needle:?} in {self:#?}"
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn lacks(&self, needle: &str) -> &Out {
-        assert!(
-            !self.all().contains(needle),
-            "unexpected {needle:?} in {self:#?}"
-        );
-        self
-    }
-
-    /// How many lines equal `line` exactly.
-    pub fn count_line(&self, line: &str) -> usize {
-        self.lines().iter().filter(|l| *l == line).count()
-    }
-}
+#[path = "../support/out.rs"]
+mod out;
+pub use out::Out;
 
 /// A bucket in a temp dir plus the fleet it talks to.
 pub struct FleetBucket {
@@ -137,12 +75,7 @@ impl FleetBucket {
             .env("NO_COLOR", "1")
             .output()
             .expect("run maand");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            took: start.elapsed(),
-        }
+        Out::new(out, start.elapsed())
     }
 
     /// The bucket id (`maand info --output json`).
