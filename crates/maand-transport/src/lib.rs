@@ -43,7 +43,7 @@ pub use prereq::{check_host_tools, find_on_path, PrerequisiteReport, HOST_TOOLS,
 pub use process::CommandOutput;
 pub use quote::{quote, try_quote};
 pub use remote_command::RemoteCommand;
-pub use rsync::{rsync_argv, RsyncSpec};
+pub use rsync::{rsync_argv, Filter, RsyncSpec};
 pub use settings::{control_dir_for_bucket, ensure_control_dir, SshSettings};
 pub use ssh::{
     control_check_argv, control_exit_argv, destination, ssh_argv, ssh_options, validate_host,

@@ -8,6 +8,13 @@ use crate::quote::try_quote;
 use crate::ssh::{destination, ssh_options};
 use crate::{SshSettings, TransportError};
 
+/// One rsync filter rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    Include(String),
+    Exclude(String),
+}
+
 /// Mirror a local directory into a remote directory.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RsyncSpec {
@@ -15,8 +22,8 @@ pub struct RsyncSpec {
     pub source: PathBuf,
     /// Remote directory (absolute path on the worker).
     pub dest: String,
-    /// `--exclude` patterns, in order.
-    pub excludes: Vec<String>,
+    /// `--exclude`/`--include` rules, in order (rsync applies the first that matches).
+    pub filters: Vec<Filter>,
     /// Delete remote files that are not in `source` (`--delete`).
     pub delete: bool,
     /// Create `dest` (with parents) first, via `--rsync-path="mkdir -p <dest> && rsync"`,
@@ -46,7 +53,12 @@ impl RsyncSpec {
     }
 
     pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
-        self.excludes.push(pattern.into());
+        self.filters.push(Filter::Exclude(pattern.into()));
+        self
+    }
+
+    pub fn include(mut self, pattern: impl Into<String>) -> Self {
+        self.filters.push(Filter::Include(pattern.into()));
         self
     }
 
@@ -109,8 +121,11 @@ pub fn rsync_argv(
     if spec.delete {
         v.push("--delete".to_string());
     }
-    for pattern in &spec.excludes {
-        v.push(format!("--exclude={pattern}"));
+    for filter in &spec.filters {
+        v.push(match filter {
+            Filter::Include(p) => format!("--include={p}"),
+            Filter::Exclude(p) => format!("--exclude={p}"),
+        });
     }
     v.push("-e".to_string());
     v.push(e);
@@ -147,6 +162,7 @@ mod tests {
         let spec = RsyncSpec::new("/b/tmp/workers/10.0.0.1", "/opt/worker/b1/")
             .delete()
             .exclude("data/")
+            .include("/jobs/***")
             .exclude("logs/");
         let argv = rsync_argv(&settings(), "10.0.0.1", &spec).unwrap();
         assert_eq!(
@@ -157,6 +173,7 @@ mod tests {
                 "--checksum".into(),
                 "--delete".into(),
                 "--exclude=data/".into(),
+                "--include=/jobs/***".into(),
                 "--exclude=logs/".into(),
                 "-e".into(),
                 e_arg(),

@@ -7,6 +7,7 @@ pub mod remote;
 pub mod report;
 mod rollout;
 mod staging;
+mod sync;
 
 use crate::bucket::Bucket;
 use crate::catalog::{deployments, meta};
@@ -17,7 +18,7 @@ use crate::session::Session;
 use crate::snapshot::Snapshot;
 use crate::stage::prometheus::Monitoring;
 use interrupt::Interrupt;
-use maand_transport::{RsyncSpec, Target};
+use maand_transport::Target;
 use report::{JobOutcome, Plan, Wave, WaveJob};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -66,6 +67,8 @@ pub struct Deployer<'a> {
     gate: &'a Gate,
     /// Runs this deploy's hooks against the shared KV session.
     pub hooks: crate::hooks::Runtime<'a>,
+    /// (job, worker) pairs whose tree the wave's early sync already sent.
+    presynced: Mutex<BTreeSet<(String, String)>>,
 }
 
 impl Deployer<'_> {
@@ -113,6 +116,7 @@ pub fn run(bucket: &Bucket, session: &Session, opts: &Options, gate: &Gate) -> R
         kv,
         opts,
         gate,
+        presynced: Mutex::new(BTreeSet::new()),
     };
     d.execute(&mut cat)
 }
@@ -156,7 +160,7 @@ impl Deployer<'_> {
         let rec_work = rec_items.iter().any(|r| r.stop || r.cleanup);
         let mut bumped = false;
         if rec_work && !self.opts.dry_run {
-            self.bump(cat, next_seq)?;
+            self.bump(cat, next_seq, &sync::WaveTrees::new())?;
             bumped = true;
             let changes = self.reconcile(&rec_items)?;
             let tx = cat.conn_mut().transaction()?;
@@ -286,6 +290,15 @@ impl Deployer<'_> {
             if self.opts.dry_run {
                 continue;
             }
+            let trees = self.wave_trees(&staged_jobs);
+            if !trees.is_empty() && !interrupted && !self.interrupt.requested() {
+                if bumped {
+                    self.presync(&trees);
+                } else {
+                    self.bump(cat, next_seq, &trees)?;
+                    bumped = true;
+                }
+            }
             for sj in staged_jobs {
                 let name = sj.plan.job.clone();
                 if !sj.plan.needs_rollout() {
@@ -312,7 +325,7 @@ impl Deployer<'_> {
                     continue;
                 }
                 if !bumped {
-                    self.bump(cat, next_seq)?;
+                    self.bump(cat, next_seq, &sync::WaveTrees::new())?;
                     bumped = true;
                 }
                 let mut progress = rollout::Progress::default();
@@ -341,7 +354,7 @@ impl Deployer<'_> {
         if !self.opts.dry_run && !bumped {
             let behind = self.pending_worker_files(cat)?;
             if !behind.is_empty() {
-                let failed = self.push_worker_files(cat, &behind)?;
+                let failed = self.push_worker_files(cat, &behind, &sync::WaveTrees::new())?;
                 let done: Vec<&String> = behind.iter().filter(|ip| !failed.contains(*ip)).collect();
                 if !done.is_empty() {
                     let done: Vec<&str> = done.iter().map(|s| s.as_str()).collect();
@@ -390,7 +403,12 @@ impl Deployer<'_> {
 
     /// Increments `update_seq` in its own transaction and pushes the worker-level files
     /// (`worker.json`, `jobs.json`, `bin/`) to every catalog worker.
-    fn bump(&mut self, cat: &crate::catalog::Catalog, seq: i64) -> Result<()> {
+    fn bump(
+        &mut self,
+        cat: &crate::catalog::Catalog,
+        seq: i64,
+        trees: &sync::WaveTrees,
+    ) -> Result<()> {
         maand_transport::check_host_tools(maand_transport::HOST_TOOLS)
             .map_err(crate::session::transport_error)?;
         meta::set(cat.conn(), "update_seq", &seq.to_string())?;
@@ -402,18 +420,57 @@ impl Deployer<'_> {
             .iter()
             .map(|w| w.worker_ip.clone())
             .collect();
-        self.push_worker_files(cat, &all)?;
+        self.push_worker_files(cat, &all, trees)?;
         Ok(())
     }
 
-    /// Pushes the worker-level files of the current `update_seq` to `hosts`; returns the
-    /// workers it could not reach. They are remembered in the catalog (`meta`
-    /// `worker_files_pending`) so that a later deploy repairs them even when it has
-    /// nothing else to do; otherwise `maand job` would refuse them until the next change.
+    /// Job trees of the wave's jobs that need rollout, by worker.
+    fn wave_trees(&self, staged: &[staging::StagedJob]) -> sync::WaveTrees {
+        let mut trees = sync::WaveTrees::new();
+        for sj in staged.iter().filter(|sj| sj.plan.needs_rollout()) {
+            for ip in self.sync_hosts(sj).unwrap_or_default() {
+                trees.entry(ip).or_default().push(sj.plan.job.clone());
+            }
+        }
+        trees
+    }
+
+    /// Sends the wave's trees, one rsync per worker. Failures are left to the jobs'
+    /// rollouts, which sync those workers again and report the error.
+    fn presync(&self, trees: &sync::WaveTrees) {
+        let tmp = self.bucket.tmp();
+        let results =
+            maand_transport::fan_out(trees.keys().cloned().collect(), self.parallel, |ip| {
+                let dir = crate::stage::worker_dir(&tmp, ip);
+                let spec = sync::spec(&dir, &self.root, false, &trees[ip]);
+                self.session
+                    .transport
+                    .rsync(&Target::worker(ip.clone(), "rsync", "wave"), &spec)
+            });
+        for (ip, r) in results {
+            if r.is_ok() {
+                self.mark_presynced(&ip, &trees[&ip]);
+            }
+        }
+    }
+
+    fn mark_presynced(&self, ip: &str, jobs: &[String]) {
+        let mut done = self.presynced.lock().unwrap_or_else(|e| e.into_inner());
+        for job in jobs {
+            done.insert((job.clone(), ip.to_string()));
+        }
+    }
+
+    /// Pushes the worker-level files of the current `update_seq` to `hosts`, with the
+    /// wave's job trees in the same rsync (`trees`); returns the workers it could not
+    /// reach. They are remembered in the catalog (`meta` `worker_files_pending`) so that a
+    /// later deploy repairs them even when it has nothing else to do; otherwise `maand
+    /// job` would refuse them until the next change.
     fn push_worker_files(
         &self,
         cat: &crate::catalog::Catalog,
         hosts: &[String],
+        trees: &sync::WaveTrees,
     ) -> Result<BTreeSet<String>> {
         let tmp = self.bucket.tmp();
         let mut dirs = Vec::new();
@@ -459,9 +516,8 @@ impl Deployer<'_> {
                 );
             });
             maand_transport::fan_out(dirs, self.parallel, |(ip, dir)| {
-                let spec = RsyncSpec::new(dir.clone(), root.clone())
-                    .create_dest()
-                    .exclude("/jobs");
+                let jobs = trees.get(ip).map(Vec::as_slice).unwrap_or_default();
+                let spec = sync::spec(dir, &root, true, jobs);
                 self.session
                     .transport
                     .rsync(&Target::worker(ip.clone(), "rsync", "worker_files"), &spec)
@@ -469,10 +525,15 @@ impl Deployer<'_> {
         });
         let mut failed = BTreeSet::new();
         for ((ip, _), r) in results {
-            if let Err(e) = r {
-                self.session
-                    .say(&format!("warning: deploy: worker {ip}: {e}"));
-                failed.insert(ip);
+            match r {
+                Ok(_) => {
+                    self.mark_presynced(&ip, trees.get(&ip).map(Vec::as_slice).unwrap_or_default())
+                }
+                Err(e) => {
+                    self.session
+                        .say(&format!("warning: deploy: worker {ip}: {e}"));
+                    failed.insert(ip);
+                }
             }
         }
         let pending: Vec<&str> = failed.iter().map(String::as_str).collect();

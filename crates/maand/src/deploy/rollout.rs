@@ -21,16 +21,20 @@ pub struct Progress {
     pub health_failed: BTreeSet<String>,
 }
 
+/// The allocations a rollout touches: active and not skipped.
+fn rolled(sj: &StagedJob) -> Vec<&AllocPlan> {
+    sj.plan
+        .allocations
+        .iter()
+        .filter(|a| !a.disabled && a.action != Action::Skip)
+        .collect()
+}
+
 impl Deployer<'_> {
-    /// Runs the job's rollout; `Err` carries the failure reason for the summary.
-    pub(super) fn rollout(&self, sj: &StagedJob, progress: &mut Progress) -> Result<(), String> {
-        let job = self.snap.job(&sj.plan.job).ok_or("job left the catalog")?;
-        let active: Vec<&AllocPlan> = sj
-            .plan
-            .allocations
-            .iter()
-            .filter(|a| !a.disabled && a.action != Action::Skip)
-            .collect();
+    /// Workers the job's tree goes to in this deploy: active allocations not skipped.
+    /// `Err`: a `--sync-only` deploy that would have to start an allocation.
+    pub(super) fn sync_hosts(&self, sj: &StagedJob) -> Result<Vec<String>, String> {
+        let active = rolled(sj);
         if self.opts.sync_only {
             let starts: Vec<&str> = active
                 .iter()
@@ -44,15 +48,31 @@ impl Deployer<'_> {
                 ));
             }
         }
-        let hosts: Vec<String> = active.iter().map(|a| a.worker_ip.clone()).collect();
+        Ok(active.iter().map(|a| a.worker_ip.clone()).collect())
+    }
+
+    /// Runs the job's rollout; `Err` carries the failure reason for the summary.
+    pub(super) fn rollout(&self, sj: &StagedJob, progress: &mut Progress) -> Result<(), String> {
+        let job = self.snap.job(&sj.plan.job).ok_or("job left the catalog")?;
+        let active = rolled(sj);
+        let hosts = self.sync_hosts(sj)?;
         self.session
             .transport
             .check_workers(&hosts, maand_transport::WORKER_TOOLS, self.parallel)
             .map_err(|e| e.to_string())?;
 
-        // rsync the staged tree to every allocation that is not skipped.
+        // rsync the staged tree to every allocation that is not skipped, unless the
+        // wave's early sync already did (deploy/sync.rs).
+        let todo: Vec<String> = {
+            let done = self.presynced.lock().unwrap_or_else(|e| e.into_inner());
+            hosts
+                .iter()
+                .filter(|ip| !done.contains(&(job.name.clone(), (*ip).clone())))
+                .cloned()
+                .collect()
+        };
         let dest = format!("{}/jobs/{}", self.root, job.name);
-        let results = maand_transport::fan_out(hosts.clone(), self.parallel, |ip| {
+        let results = maand_transport::fan_out(todo, self.parallel, |ip| {
             let mut spec = RsyncSpec::new(sj.staged[ip].dir.clone(), dest.clone())
                 .delete()
                 .create_dest();

@@ -195,3 +195,84 @@ fn force_and_sync_only() {
     b.maand(&["deploy"]).ok().has("new: deployed");
     assert_eq!(b.targets(1, "new"), ["start"]);
 }
+
+/// `rsync` command_begin events of the last run in a worker's log, as `action` values.
+fn rsync_actions(b: &TestBucket, i: usize) -> Vec<String> {
+    let log = std::fs::read_to_string(b.path(&format!("logs/{}.log", b.host(i)))).unwrap();
+    let last_run = log
+        .lines()
+        .rev()
+        .filter_map(|l| l.split(" run=").nth(1))
+        .find_map(|r| r.split(' ').next())
+        .unwrap_or_default()
+        .to_string();
+    log.lines()
+        .filter(|l| l.contains("event=command_begin") && l.contains("phase=rsync"))
+        .filter(|l| l.contains(&format!(" run={last_run} ")))
+        .filter_map(|l| l.split(" action=").nth(1))
+        .filter_map(|a| a.split(' ').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn one_rsync_per_worker_per_wave() {
+    let Some(b) = TestBucket::new("one_rsync_per_worker_per_wave", 2) else {
+        return;
+    };
+    // Wave 0: up and side; wave 1: down (it demands a hook of up).
+    b.job(
+        "up",
+        json!({"commands": {"command_ready": {"executed_on": ["cli"]}}}),
+        "0",
+    );
+    b.write(
+        "workspace/jobs/up/_modules/command_ready.py",
+        "print('ready')\n",
+    );
+    b.job("side", json!({}), "0");
+    b.job(
+        "down",
+        json!({"commands": {"command_warm": {
+            "executed_on": ["cli"],
+            "demands": {"job": "up", "command": "command_ready"}
+        }}}),
+        "0",
+    );
+    b.write(
+        "workspace/jobs/down/_modules/command_warm.py",
+        "print('warm')\n",
+    );
+    b.write("workspace/jobs/side/extra.txt", "extra\n");
+    b.build_deploy();
+    for i in 0..2 {
+        // The bump carries wave 0's trees; wave 1 gets one early sync; no per-job rsync.
+        assert_eq!(rsync_actions(&b, i), ["worker_files", "wave"], "worker {i}");
+        for job in ["up", "side", "down"] {
+            assert_eq!(b.targets(i, job), ["start"], "{job}@{i}");
+            assert_eq!(
+                b.worker_file(i, &format!("jobs/{job}/content.txt")),
+                "one\n"
+            );
+        }
+    }
+
+    // A file removed from one job disappears from the workers; the job's data/ (where
+    // its Makefile records targets) and the other jobs' trees are left alone.
+    std::fs::remove_file(b.path("workspace/jobs/side/extra.txt")).unwrap();
+    b.write("workspace/jobs/up/content.txt", "two\n");
+    b.maand(&["build"]).ok();
+    b.maand(&["deploy"]).ok();
+    for i in 0..2 {
+        assert_eq!(rsync_actions(&b, i), ["worker_files"], "worker {i}");
+        assert!(
+            !b.on_worker(i, "jobs/side/extra.txt").exists(),
+            "extra.txt left on worker {i}"
+        );
+        assert_eq!(b.targets(i, "side"), ["start", "restart"]);
+        assert_eq!(b.targets(i, "up"), ["start", "restart"]);
+        assert_eq!(b.targets(i, "down"), ["start"], "down untouched");
+        assert_eq!(b.worker_file(i, "jobs/up/content.txt"), "two\n");
+        assert_eq!(b.worker_file(i, "jobs/down/content.txt"), "one\n");
+    }
+}
