@@ -31,6 +31,7 @@ pub struct Args {
 enum Sub {
     /// Print one file under <job>/_prometheus/ (catalog first, then workspace).
     Get {
+        /// Job whose `_prometheus/` holds the file.
         job: String,
         /// Relative to _prometheus/; empty or `scrape` = the scrape file.
         #[arg(default_value = "")]
