@@ -355,6 +355,7 @@ mod tests {
 
     struct Env {
         dir: tempfile::TempDir,
+        secrets: std::path::PathBuf,
         cat: Catalog,
         kv: KvStore,
         now: i64,
@@ -371,6 +372,7 @@ mod tests {
         let kv = KvStore::empty(dir.path().join("kv.key"));
         Env {
             dir,
+            secrets,
             cat,
             kv,
             now: *now,
@@ -398,21 +400,27 @@ mod tests {
         }
     }
 
-    /// One step run over `jobs`: (name, certs, hash) and their allocation rows.
-    fn step(
-        e: &mut Env,
-        jobs: &[(&str, Vec<CertSpec>, &str)],
-        rows: &[AllocationRow],
-        now: i64,
-        ttl_days: i64,
-        buffer_days: i64,
-    ) -> Warnings {
+    type Jobs<'a> = [(&'a str, Vec<CertSpec>, &'a str)];
+
+    fn by_job(rows: &[AllocationRow]) -> BTreeMap<&str, Vec<&AllocationRow>> {
         let mut by_job: BTreeMap<&str, Vec<&AllocationRow>> = BTreeMap::new();
         for r in rows {
             by_job.entry(r.job.as_str()).or_default().push(r);
         }
-        let input = BuildInput {
-            secrets: &e.dir.path().join("secrets"),
+        by_job
+    }
+
+    /// The build step's input over `jobs`: (name, certs, hash).
+    fn input<'a>(
+        secrets: &'a std::path::Path,
+        jobs: &'a Jobs<'a>,
+        allocations: &'a BTreeMap<&'a str, Vec<&'a AllocationRow>>,
+        now: i64,
+        ttl_days: i64,
+        buffer_days: i64,
+    ) -> BuildInput<'a> {
+        BuildInput {
+            secrets,
             jobs: jobs
                 .iter()
                 .map(|(n, c, h)| JobCerts {
@@ -421,12 +429,25 @@ mod tests {
                     certs_hash: h,
                 })
                 .collect(),
-            allocations: &by_job,
+            allocations,
             ttl_days,
             buffer_days,
             now,
             bits: BITS,
-        };
+        }
+    }
+
+    /// One step run over `jobs` and their allocation rows.
+    fn step(
+        e: &mut Env,
+        jobs: &Jobs,
+        rows: &[AllocationRow],
+        now: i64,
+        ttl_days: i64,
+        buffer_days: i64,
+    ) -> Warnings {
+        let by_job = by_job(rows);
+        let input = input(&e.secrets, jobs, &by_job, now, ttl_days, buffer_days);
         let mut w = Warnings::default();
         build_step(&input, e.cat.conn(), &mut e.kv, &mut w).unwrap();
         w
@@ -680,22 +701,9 @@ mod tests {
         let mut e = env();
         fs_err::write(e.dir.path().join("secrets/ca.key"), "junk").unwrap();
         let rows = [alloc("api", "10.0.0.2", false)];
-        let mut by_job: BTreeMap<&str, Vec<&AllocationRow>> = BTreeMap::new();
-        by_job.insert("api", rows.iter().collect());
-        let certs = [cert("tls", false, false)];
-        let input = BuildInput {
-            secrets: &e.dir.path().join("secrets"),
-            jobs: vec![JobCerts {
-                name: "api",
-                certs: &certs,
-                certs_hash: "h",
-            }],
-            allocations: &by_job,
-            ttl_days: 60,
-            buffer_days: 0,
-            now: e.now,
-            bits: BITS,
-        };
+        let by_job = by_job(&rows);
+        let jobs = [("api", vec![cert("tls", false, false)], "h")];
+        let input = input(&e.secrets, &jobs, &by_job, e.now, 60, 0);
         let err = build_step(&input, e.cat.conn(), &mut e.kv, &mut Warnings::default())
             .unwrap_err()
             .to_string();
@@ -708,22 +716,13 @@ mod tests {
         let rows: Vec<AllocationRow> = (1..=6)
             .map(|i| alloc("api", &format!("10.0.0.{i}"), false))
             .collect();
-        let certs = [cert("a", false, false), cert("b", true, false)];
-        let mut by_job: BTreeMap<&str, Vec<&AllocationRow>> = BTreeMap::new();
-        by_job.insert("api", rows.iter().collect());
-        let input = BuildInput {
-            secrets: &e.dir.path().join("secrets"),
-            jobs: vec![JobCerts {
-                name: "api",
-                certs: &certs,
-                certs_hash: "h",
-            }],
-            allocations: &by_job,
-            ttl_days: 60,
-            buffer_days: 0,
-            now: e.now,
-            bits: BITS,
-        };
+        let by_job = by_job(&rows);
+        let jobs = [(
+            "api",
+            vec![cert("a", false, false), cert("b", true, false)],
+            "h",
+        )];
+        let input = input(&e.secrets, &jobs, &by_job, e.now, 60, 0);
         let p = plan(e.cat.conn(), &e.kv, &input, false).unwrap();
         // Per-allocation tasks in worker order, then the shared one.
         let labels: Vec<(String, Vec<String>)> = p
