@@ -619,9 +619,8 @@ mod tests {
         assert_eq!(db, pem(&e, "db", "10.0.0.1", "peer"));
         // Rotate the CA: every leaf is reissued and chains to the new CA.
         let g = ca::generate("rotated", 2048, now).unwrap();
-        let secrets = e.dir.path().join("secrets");
-        fs_err::write(secrets.join("ca.crt"), &g.cert_pem).unwrap();
-        fs_err::write(secrets.join("ca.key"), &g.key_pem).unwrap();
+        fs_err::write(e.secrets.join("ca.crt"), &g.cert_pem).unwrap();
+        fs_err::write(e.secrets.join("ca.key"), &g.key_pem).unwrap();
         step(&mut e, &jobs2, &rows, now, 60, 0);
         assert_ne!(api2, pem(&e, "api", "10.0.0.2", "tls"));
         let db2 = pem(&e, "db", "10.0.0.1", "peer");
@@ -699,7 +698,7 @@ mod tests {
     #[test]
     fn broken_ca_fails_when_certs_are_declared() {
         let mut e = env();
-        fs_err::write(e.dir.path().join("secrets/ca.key"), "junk").unwrap();
+        fs_err::write(e.secrets.join("ca.key"), "junk").unwrap();
         let rows = [alloc("api", "10.0.0.2", false)];
         let by_job = by_job(&rows);
         let jobs = [("api", vec![cert("tls", false, false)], "h")];
