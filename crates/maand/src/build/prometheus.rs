@@ -41,9 +41,10 @@ pub fn step(
     let mut aggregate: Vec<serde_json::Value> = Vec::new();
     let mut included = Vec::new();
     let mut job_names: BTreeMap<String, String> = BTreeMap::new();
-    let mut alert_names: BTreeMap<String, String> = cert_rules::ALERT_NAMES
+    // Alert name → (job, file) of its first definition; the built-in names are reserved.
+    let mut alert_names: BTreeMap<String, (String, String)> = cert_rules::ALERT_NAMES
         .iter()
-        .map(|a| (a.to_string(), "maand".to_string()))
+        .map(|a| (a.to_string(), ("maand".to_string(), String::new())))
         .collect();
     let no_rows = Vec::new();
     for job in &ws.jobs {
@@ -58,7 +59,7 @@ pub fn step(
                 .map_err(|e| invalid(&job.name, format!("{}: {e}", f.path)))?;
         }
         check_alerts(job, &slugs, &mut alert_names, warnings)?;
-        let Some(s) = scrape_of(job, rows, kv)? else {
+        let Some((file, s)) = scrape_of(job, rows, kv)? else {
             continue;
         };
         for name in &s.job_names {
@@ -67,7 +68,7 @@ pub fn step(
                 return Err(invalid(
                     &job.name,
                     format!(
-                        "duplicate prometheus job_name \"{name}\" (jobs {other} and {})",
+                        "{file}: duplicate prometheus job_name \"{name}\" (jobs {other} and {})",
                         job.name
                     ),
                 ));
@@ -156,7 +157,7 @@ fn check_runbooks(job: &Job, warnings: &mut Warnings) -> Result<BTreeSet<String>
 fn check_alerts(
     job: &Job,
     slugs: &BTreeSet<String>,
-    seen: &mut BTreeMap<String, String>,
+    seen: &mut BTreeMap<String, (String, String)>,
     warnings: &mut Warnings,
 ) -> Result<()> {
     for (name, f) in direct_files(job, "alerts", warnings) {
@@ -166,14 +167,17 @@ fn check_alerts(
         if job.name == "maand" {
             return Err(invalid(
                 &job.name,
-                "a job named maand may not ship alerts (rules/maand/ is reserved for maand's certificate alerts)",
+                format!(
+                    "{}: a job named maand may not ship alerts (rules/maand/ is reserved for maand's certificate alerts)",
+                    f.path
+                ),
             ));
         }
         let names =
             alerts::validate(name, text(job, f)?, slugs).map_err(|e| invalid(&job.name, e))?;
         for alert in names {
             match seen.get(&alert) {
-                Some(owner) if owner == "maand" => {
+                Some((_, first)) if first.is_empty() => {
                     return Err(invalid(
                         &job.name,
                         format!(
@@ -182,17 +186,17 @@ fn check_alerts(
                         ),
                     ))
                 }
-                Some(owner) => {
+                Some((owner, first)) => {
                     return Err(invalid(
                         &job.name,
                         format!(
-                            "duplicate alert name \"{alert}\" (jobs {owner} and {})",
-                            job.name
+                            "{}: duplicate alert name \"{alert}\" (jobs {owner} and {}; first in {owner}/{first})",
+                            f.path, job.name
                         ),
                     ))
                 }
                 None => {
-                    seen.insert(alert, job.name.clone());
+                    seen.insert(alert, (job.name.clone(), f.path.clone()));
                 }
             }
         }
@@ -200,8 +204,12 @@ fn check_alerts(
     Ok(())
 }
 
-/// The job's validated scrape file, rendering `scrape.yaml.tpl` first.
-fn scrape_of(job: &Job, rows: &[&AllocationRow], kv: &KvStore) -> Result<Option<scrape::Scrape>> {
+/// The job's validated scrape file (with its name), rendering `scrape.yaml.tpl` first.
+fn scrape_of(
+    job: &Job,
+    rows: &[&AllocationRow],
+    kv: &KvStore,
+) -> Result<Option<(&'static str, scrape::Scrape)>> {
     let find = |p: &str| job.files.iter().find(|f| !f.is_dir && f.path == p);
     let (file, source) = match (
         find("_prometheus/scrape.yaml"),
@@ -229,7 +237,7 @@ fn scrape_of(job: &Job, rows: &[&AllocationRow], kv: &KvStore) -> Result<Option<
         workers: &workers,
     };
     scrape::validate(file, &source, &view)
-        .map(Some)
+        .map(|s| Some((file, s)))
         .map_err(|e| invalid(&job.name, e))
 }
 

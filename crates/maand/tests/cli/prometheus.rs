@@ -318,14 +318,14 @@ fn scrape_placeholder_errors() {
                 "web/_prometheus/scrape.yaml",
                 "- job_name: api\n  static_configs:\n    - targets: ['example.org:9100']\n",
             )],
-            "invalid job: job web: duplicate prometheus job_name \"api\" (jobs api and web)\n",
+            "invalid job: job web: scrape.yaml: duplicate prometheus job_name \"api\" (jobs api and web)\n",
         ),
         (
             &[(
                 "web/_prometheus/scrape.yaml",
                 "- job_name: maand:job\n  static_configs:\n    - targets: ['a:1']\n- job_name: web\n  static_configs:\n    - targets: ['b:1']\n",
             )],
-            "invalid job: job web: duplicate prometheus job_name \"web\" (jobs web and web)\n",
+            "invalid job: job web: scrape.yaml: duplicate prometheus job_name \"web\" (jobs web and web)\n",
         ),
     ]);
 }
@@ -405,14 +405,14 @@ fn alert_file_errors() {
                 "web/_prometheus/alerts/web.yaml",
                 "groups:\n  - name: g\n    rules:\n      - alert: ApiDown\n        expr: up == 0\n",
             )],
-            "invalid job: job web: duplicate alert name \"ApiDown\" (jobs api and web)\n",
+            "invalid job: job web: _prometheus/alerts/web.yaml: duplicate alert name \"ApiDown\" (jobs api and web; first in api/_prometheus/alerts/slo.yaml)\n",
         ),
         (
             &[(
                 "api/_prometheus/alerts/more.yaml",
                 "groups:\n  - name: g\n    rules:\n      - alert: ApiDown\n        expr: up == 0\n",
             )],
-            "invalid job: job api: duplicate alert name \"ApiDown\" (jobs api and api)\n",
+            "invalid job: job api: _prometheus/alerts/slo.yaml: duplicate alert name \"ApiDown\" (jobs api and api; first in api/_prometheus/alerts/more.yaml)\n",
         ),
         (
             &[(
@@ -430,7 +430,7 @@ fn alert_file_errors() {
                     "groups:\n  - name: g\n    rules:\n      - alert: Mine\n        expr: up == 0\n",
                 ),
             ],
-            "invalid job: job maand: a job named maand may not ship alerts (rules/maand/ is reserved for maand's certificate alerts)\n",
+            "invalid job: job maand: _prometheus/alerts/a.yaml: a job named maand may not ship alerts (rules/maand/ is reserved for maand's certificate alerts)\n",
         ),
     ]);
 }
