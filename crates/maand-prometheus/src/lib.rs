@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod cert_rules;
+pub mod content;
 pub mod dashboards;
 mod page;
 pub mod push;

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use maand_prometheus::content::JobContent;
 use maand_prometheus::{alerts, cert_rules, dashboards, runbooks, scrape};
 
 use crate::catalog::allocations::AllocationRow;
@@ -15,7 +16,7 @@ use crate::kv::policy::Reader;
 use crate::kv::KvStore;
 use crate::stage::kv_source::PolicyKv;
 use crate::warnings::Warnings;
-use crate::workspace::job::{invalid, Job, JobFile};
+use crate::workspace::job::{invalid, Job};
 use crate::workspace::Workspace;
 
 const NS: &str = "maand/prometheus";
@@ -49,17 +50,15 @@ pub fn step(
     let no_rows = Vec::new();
     for job in &ws.jobs {
         let rows = by_job.get(job.name.as_str()).unwrap_or(&no_rows);
-        let slugs = check_runbooks(job, warnings)?;
-        if let Some(f) = job
-            .files
-            .iter()
-            .find(|f| f.path == "_prometheus/dashboards/.dashboardignore")
-        {
-            dashboards::IgnoreList::parse(text(job, f)?)
-                .map_err(|e| invalid(&job.name, format!("{}: {e}", f.path)))?;
+        let c = content(job, warnings);
+        let slugs = check_runbooks(job, &c)?;
+        let ignore = "_prometheus/dashboards/.dashboardignore";
+        if let Some(bytes) = c.files.get("dashboards/.dashboardignore") {
+            dashboards::IgnoreList::parse(text(job, ignore, bytes)?)
+                .map_err(|e| invalid(&job.name, format!("{ignore}: {e}")))?;
         }
-        check_alerts(job, &slugs, &mut alert_names, warnings)?;
-        let Some((file, s)) = scrape_of(job, rows, kv)? else {
+        check_alerts(job, &c, &slugs, &mut alert_names)?;
+        let Some((file, s)) = scrape_of(job, &c, rows, kv)? else {
             continue;
         };
         for name in &s.job_names {
@@ -99,56 +98,44 @@ pub fn step(
     kv.sync(NS, &pairs)
 }
 
-/// Files of `_prometheus/<dir>/` directly inside it; deeper ones are ignored with a warning.
-fn direct_files<'a>(
-    job: &'a Job,
-    dir: &str,
-    warnings: &mut Warnings,
-) -> Vec<(&'a str, &'a JobFile)> {
-    let prefix = format!("_prometheus/{dir}/");
-    let mut out = Vec::new();
-    let mut nested = BTreeSet::new();
+/// The job's `_prometheus/` files, selected by the same rules deploy uses; subdirectories
+/// of `alerts/` and `runbooks/` are ignored with a warning.
+fn content(job: &Job, warnings: &mut Warnings) -> JobContent {
+    let mut c = JobContent::default();
     for f in job.files.iter().filter(|f| !f.is_dir) {
-        let Some(rel) = f.path.strip_prefix(&prefix) else {
-            continue;
-        };
-        match rel.split_once('/') {
-            None => out.push((rel, f)),
-            Some((sub, _)) => {
-                nested.insert(sub);
-            }
+        if let Some(rel) = f.path.strip_prefix("_prometheus/") {
+            c.files.insert(rel.to_string(), f.content.clone());
         }
     }
-    for sub in nested {
-        warnings.push(format!(
-            "job {}: _prometheus/{dir}/{sub}/ ignored (only files directly in _prometheus/{dir}/ count)",
-            job.name
-        ));
+    for dir in ["alerts", "runbooks"] {
+        for sub in c.nested(dir) {
+            warnings.push(format!(
+                "job {}: _prometheus/{dir}/{sub}/ ignored (only files directly in _prometheus/{dir}/ count)",
+                job.name
+            ));
+        }
     }
-    out
+    c
 }
 
-fn text<'a>(job: &Job, f: &'a JobFile) -> Result<&'a str> {
-    std::str::from_utf8(&f.content)
-        .map_err(|_| invalid(&job.name, format!("{}: not valid UTF-8", f.path)))
+fn text<'a>(job: &Job, path: &str, content: &'a [u8]) -> Result<&'a str> {
+    std::str::from_utf8(content).map_err(|_| invalid(&job.name, format!("{path}: not valid UTF-8")))
 }
 
-fn check_runbooks(job: &Job, warnings: &mut Warnings) -> Result<BTreeSet<String>> {
+fn check_runbooks(job: &Job, c: &JobContent) -> Result<BTreeSet<String>> {
     let mut slugs = BTreeSet::new();
-    for (name, f) in direct_files(job, "runbooks", warnings) {
-        let Some(slug) = name.strip_suffix(".md") else {
-            continue;
-        };
+    for (name, bytes) in c.runbooks() {
+        let path = format!("_prometheus/runbooks/{name}");
+        let slug = name.trim_end_matches(".md");
         if !runbooks::valid_slug(slug) {
             return Err(invalid(
                 &job.name,
                 format!(
-                    "{}: runbook name \"{slug}\" must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$ (it becomes a file name and URL)",
-                    f.path
+                    "{path}: runbook name \"{slug}\" must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$ (it becomes a file name and URL)"
                 ),
             ));
         }
-        text(job, f)?;
+        text(job, &path, bytes)?;
         slugs.insert(slug.to_string());
     }
     Ok(slugs)
@@ -156,33 +143,29 @@ fn check_runbooks(job: &Job, warnings: &mut Warnings) -> Result<BTreeSet<String>
 
 fn check_alerts(
     job: &Job,
+    c: &JobContent,
     slugs: &BTreeSet<String>,
     seen: &mut BTreeMap<String, (String, String)>,
-    warnings: &mut Warnings,
 ) -> Result<()> {
-    for (name, f) in direct_files(job, "alerts", warnings) {
-        if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
-            continue;
-        }
+    for (name, bytes) in c.alert_files() {
+        let path = format!("_prometheus/alerts/{name}");
         if job.name == "maand" {
             return Err(invalid(
                 &job.name,
                 format!(
-                    "{}: a job named maand may not ship alerts (rules/maand/ is reserved for maand's certificate alerts)",
-                    f.path
+                    "{path}: a job named maand may not ship alerts (rules/maand/ is reserved for maand's certificate alerts)"
                 ),
             ));
         }
-        let names =
-            alerts::validate(name, text(job, f)?, slugs).map_err(|e| invalid(&job.name, e))?;
+        let names = alerts::validate(name, text(job, &path, bytes)?, slugs)
+            .map_err(|e| invalid(&job.name, e))?;
         for alert in names {
             match seen.get(&alert) {
                 Some((_, first)) if first.is_empty() => {
                     return Err(invalid(
                         &job.name,
                         format!(
-                            "{}: alert name \"{alert}\" is reserved for maand's certificate alerts",
-                            f.path
+                            "{path}: alert name \"{alert}\" is reserved for maand's certificate alerts"
                         ),
                     ))
                 }
@@ -190,13 +173,13 @@ fn check_alerts(
                     return Err(invalid(
                         &job.name,
                         format!(
-                            "{}: duplicate alert name \"{alert}\" (jobs {owner} and {}; first in {owner}/{first})",
-                            f.path, job.name
+                            "{path}: duplicate alert name \"{alert}\" (jobs {owner} and {}; first in {owner}/{first})",
+                            job.name
                         ),
                     ))
                 }
                 None => {
-                    seen.insert(alert, (job.name.clone(), f.path.clone()));
+                    seen.insert(alert, (job.name.clone(), path.clone()));
                 }
             }
         }
@@ -207,14 +190,12 @@ fn check_alerts(
 /// The job's validated scrape file (with its name), rendering `scrape.yaml.tpl` first.
 fn scrape_of(
     job: &Job,
+    c: &JobContent,
     rows: &[&AllocationRow],
     kv: &KvStore,
 ) -> Result<Option<(&'static str, scrape::Scrape)>> {
-    let find = |p: &str| job.files.iter().find(|f| !f.is_dir && f.path == p);
-    let (file, source) = match (
-        find("_prometheus/scrape.yaml"),
-        find("_prometheus/scrape.yaml.tpl"),
-    ) {
+    let path = |f: &str| format!("_prometheus/{f}");
+    let (file, source) = match (c.files.get("scrape.yaml"), c.files.get("scrape.yaml.tpl")) {
         (None, None) => return Ok(None),
         (Some(_), Some(_)) => {
             return Err(invalid(
@@ -222,8 +203,14 @@ fn scrape_of(
                 "cannot define both scrape.yaml and scrape.yaml.tpl",
             ))
         }
-        (Some(f), None) => ("scrape.yaml", text(job, f)?.to_string()),
-        (None, Some(f)) => ("scrape.yaml.tpl", render(job, text(job, f)?, kv)?),
+        (Some(b), None) => (
+            "scrape.yaml",
+            text(job, &path("scrape.yaml"), b)?.to_string(),
+        ),
+        (None, Some(b)) => (
+            "scrape.yaml.tpl",
+            render(job, text(job, &path("scrape.yaml.tpl"), b)?, kv)?,
+        ),
     };
     let ports: BTreeSet<String> = job.manifest.ports.iter().map(|(k, _)| k.clone()).collect();
     let workers: BTreeSet<String> = rows

@@ -13,7 +13,8 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Kind, Result};
 use crate::kv::KvStore;
 use crate::snapshot::Snapshot;
-use crate::stage::prometheus::{catalog_content, expand_scrape, JobContent};
+use crate::stage::prometheus::{catalog_content, expand_scrape};
+use maand_prometheus::content::JobContent;
 
 #[derive(clap::Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]

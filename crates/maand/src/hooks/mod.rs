@@ -37,14 +37,3 @@ pub const MAAND_PY: &str = include_str!("assets/maand.py");
 /// The Bun helper, staged as `_modules/maand.ts`.
 pub const MAAND_TS: &str = include_str!("assets/maand.ts");
 
-/// Every hook event, in the order of spec 07 §1.
-pub const EVENTS: [&str; 8] = [
-    "post_build",
-    "pre_deploy",
-    "post_deploy",
-    "job_control",
-    "health_check",
-    "cli",
-    "after_allocation_started",
-    "after_allocation_stopped",
-];

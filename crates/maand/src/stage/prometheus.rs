@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use maand_prometheus::content::JobContent;
 use maand_prometheus::{alerts, cert_rules, dashboards, runbooks, scrape};
 use rusqlite::Connection;
 
@@ -14,46 +15,6 @@ use crate::snapshot::Snapshot;
 
 /// The server job's port key for its UI and remote-write receiver.
 pub const HTTP_PORT: &str = "prometheus_port_http";
-
-/// A job's monitoring files from the catalog, relative to its `_prometheus/`.
-#[derive(Default)]
-pub struct JobContent {
-    pub files: BTreeMap<String, Vec<u8>>,
-    pub server: bool,
-}
-
-impl JobContent {
-    fn direct(&self, dir: &str) -> impl Iterator<Item = (&str, &Vec<u8>)> {
-        let prefix = format!("{dir}/");
-        self.files.iter().filter_map(move |(p, c)| {
-            let name = p.strip_prefix(&prefix)?;
-            (!name.contains('/')).then_some((name, c))
-        })
-    }
-
-    /// `alerts/*.yaml|*.yml`, by name.
-    pub fn alert_files(&self) -> impl Iterator<Item = (&str, &Vec<u8>)> {
-        self.direct("alerts")
-            .filter(|(n, _)| n.ends_with(".yaml") || n.ends_with(".yml"))
-    }
-
-    /// `runbooks/*.md`, by name.
-    pub fn runbooks(&self) -> impl Iterator<Item = (&str, &Vec<u8>)> {
-        self.direct("runbooks").filter(|(n, _)| n.ends_with(".md"))
-    }
-
-    /// Files under `dashboards/` (any depth) except `.dashboardignore`, relative to it.
-    pub fn dashboards(&self) -> impl Iterator<Item = (&str, &Vec<u8>)> {
-        self.files.iter().filter_map(|(p, c)| {
-            let rel = p.strip_prefix("dashboards/")?;
-            (rel != ".dashboardignore").then_some((rel, c))
-        })
-    }
-
-    pub fn has_scrape(&self) -> bool {
-        self.files.contains_key("scrape.yaml") || self.files.contains_key("scrape.yaml.tpl")
-    }
-}
 
 /// Every job's monitoring content in the catalog, by job name.
 pub fn catalog_content(conn: &Connection) -> Result<BTreeMap<String, JobContent>> {
