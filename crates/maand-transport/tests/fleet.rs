@@ -514,7 +514,10 @@ fn sudo_paths_work_when_use_sudo_is_set() {
         return;
     };
     if !Path::new("/usr/bin/sudo").exists() {
-        eprintln!("\n!!!!! SKIPPED fleet test sudo_paths_work_when_use_sudo_is_set: /usr/bin/sudo is missing (apt-get install sudo) !!!!!\n");
+        maand_fleet::skip(
+            "sudo_paths_work_when_use_sudo_is_set",
+            "/usr/bin/sudo is missing (apt-get install sudo)",
+        );
         return;
     }
     // The fleet logs in as root, whom sudo always allows; this exercises the composed

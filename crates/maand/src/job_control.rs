@@ -131,7 +131,7 @@ fn check_sync(
                 .map(|w| w.worker_id.clone())
                 .unwrap_or_default();
             let script = format!(
-                "test -f {r}/bin/worker.py || exit 4\npython3 {r}/bin/worker.py {} {} {}",
+                "test -f {r}/bin/worker.py || exit 4\npython3 -S {r}/bin/worker.py {} {} {}",
                 quote(&snap.bucket_id),
                 quote(&id),
                 snap.update_seq,

@@ -246,7 +246,10 @@ mod tests {
     #[test]
     fn https_probe_skips_certificate_verification() {
         if maand_transport::find_on_path("openssl").is_none() {
-            eprintln!("\n!!!!! SKIPPED https probe test: openssl is not on PATH !!!!!\n");
+            maand_fleet::skip(
+                "https_probe_skips_certificate_verification",
+                "openssl is not on PATH",
+            );
             return;
         }
         let dir = tempfile::tempdir().unwrap();

@@ -85,8 +85,9 @@ fn query(addr: &str, promql: &str) -> Vec<Value> {
 fn monitoring_example_scrapes_alerts_reloads_and_receives_cert_metrics() {
     let name = "monitoring_example_scrapes_alerts_reloads_and_receives_cert_metrics";
     if !Path::new(PROMETHEUS).exists() {
-        eprintln!(
-            "\n!!!!! SKIPPED fleet test {name}: {PROMETHEUS} is missing (apt-get install prometheus) !!!!!\n"
+        maand_fleet::skip(
+            name,
+            &format!("{PROMETHEUS} is missing (apt-get install prometheus)"),
         );
         return;
     }

@@ -9,7 +9,7 @@ fn bun_helper_reads_and_writes() {
         .output()
         .is_err()
     {
-        eprintln!("skipped: bun is not installed");
+        maand_fleet::skip("bun_helper_reads_and_writes", "bun is not installed");
         return;
     }
     let b = Bucket::new();
