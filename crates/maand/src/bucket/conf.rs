@@ -1,6 +1,6 @@
 //! `maand.conf` (spec 02 §2): bucket settings read by every command.
 
-use crate::error::{err, Kind, Result};
+use crate::error::{Kind, Result};
 use crate::warnings::Warnings;
 use std::path::Path;
 
@@ -60,11 +60,9 @@ const FILE: &str = "maand.conf";
 impl MaandConf {
     /// Reads `<root>/maand.conf`; a missing file means all defaults.
     pub fn load(root: &Path, warnings: &mut Warnings) -> Result<MaandConf> {
-        let path = root.join(FILE);
-        match fs_err::read_to_string(&path) {
-            Ok(text) => MaandConf::parse(&text, warnings),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(MaandConf::default()),
-            Err(e) => err(Kind::InvalidMaandConf, e.to_string()),
+        match crate::workspace::read_optional(root, FILE, Kind::InvalidMaandConf)? {
+            Some(text) => MaandConf::parse(&text, warnings),
+            None => Ok(MaandConf::default()),
         }
     }
 

@@ -52,19 +52,19 @@ pub fn invalid(job: &str, detail: impl std::fmt::Display) -> Error {
     Error::new(Kind::InvalidJob, format!("job {job}: {detail}"))
 }
 
-/// Reads and validates `workspace/jobs/<name>/`.
-pub fn load(jobs_dir: &Path, name: &str, warnings: &mut Warnings) -> Result<Job> {
+/// Reads and validates `<root>/workspace/jobs/<name>/` (`root` is the bucket root).
+pub fn load(root: &Path, name: &str, warnings: &mut Warnings) -> Result<Job> {
     if !super::names::is_job_name(name) {
         return Err(Error::new(
             Kind::InvalidJob,
             format!("job name \"{name}\" must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$ (at most 128 characters)"),
         ));
     }
-    let dir = jobs_dir.join(name);
     let rel = format!("workspace/jobs/{name}");
-    let text = fs_err::read_to_string(dir.join("manifest.json"))
-        .map_err(|e| Error::new(Kind::InvalidManifest, format!("{rel}/manifest.json: {e}")))?;
-    let manifest = manifest::parse(name, &format!("{rel}/manifest.json"), &text, warnings)?;
+    let dir = root.join(&rel);
+    let manifest_file = format!("{rel}/manifest.json");
+    let text = super::read_required(root, &manifest_file, Kind::InvalidManifest)?;
+    let manifest = manifest::parse(name, &manifest_file, &text, warnings)?;
 
     let mut files = vec![JobFile {
         path: String::new(),

@@ -44,33 +44,44 @@ impl Workspace {
     }
 }
 
-/// Reads `text` if the file exists.
-fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs_err::read_to_string(path) {
-        Ok(t) => Ok(Some(t)),
+/// Reads `<root>/<rel>` as UTF-8 text if the file exists. Failures are errors of `kind`
+/// naming `rel` (the path relative to the bucket root), like every parse error of that
+/// file: `invalid bucket.conf: workspace/bucket.conf: not valid UTF-8`.
+pub fn read_optional(root: &Path, rel: &str, kind: Kind) -> Result<Option<String>> {
+    match std::fs::read(root.join(rel)) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| Error::new(kind, format!("{rel}: not valid UTF-8"))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(Error::new(kind, format!("{rel}: {e}"))),
     }
+}
+
+/// [`read_optional`] for a file that must exist.
+pub fn read_required(root: &Path, rel: &str, kind: Kind) -> Result<String> {
+    read_optional(root, rel, kind)?
+        .ok_or_else(|| Error::new(kind, format!("{rel}: file not found")))
 }
 
 /// Loads and validates the workspace under `root` in the order of spec 03 §4.
 pub fn load(root: &Path, conf: &MaandConf, warnings: &mut Warnings) -> Result<Workspace> {
     let ws = root.join("workspace");
-    let bucket_conf = match read_optional(&ws.join("bucket.conf"))? {
+    let bucket_conf = match read_optional(root, bucket_conf::FILE, Kind::InvalidBucketConf)? {
         Some(t) => bucket_conf::parse_bucket_conf(&t)?,
         None => BucketConf::default(),
     };
-    let workers = match read_optional(&ws.join("workers.json"))? {
+    let workers = match read_optional(root, workers::FILE, Kind::InvalidWorkerJson)? {
         Some(t) => workers::parse(&t, warnings)?,
         None => Vec::new(),
     };
-    let disabled = match read_optional(&ws.join("disabled.json"))? {
+    let disabled = match read_optional(root, disabled::FILE, Kind::InvalidDisabledJson)? {
         Some(t) => disabled::parse(&t, warnings)?,
         None => Disabled::default(),
     };
     let jobs_conf_name = bucket_conf::jobs_conf_name(&conf.job_config_selector);
-    let job_tables = match read_optional(&ws.join(&jobs_conf_name))? {
-        Some(t) => bucket_conf::parse_jobs_conf(&t, &format!("workspace/{jobs_conf_name}"))?,
+    let jobs_conf_file = format!("workspace/{jobs_conf_name}");
+    let job_tables = match read_optional(root, &jobs_conf_file, Kind::InvalidBucketConf)? {
+        Some(t) => bucket_conf::parse_jobs_conf(&t, &jobs_conf_file)?,
         None => {
             if !conf.job_config_selector.is_empty() {
                 warnings.push(format!(
@@ -106,7 +117,7 @@ pub fn load(root: &Path, conf: &MaandConf, warnings: &mut Warnings) -> Result<Wo
     names.sort();
     let mut jobs = Vec::with_capacity(names.len());
     for name in &names {
-        jobs.push(job::load(&jobs_dir, name, warnings)?);
+        jobs.push(job::load(root, name, warnings)?);
     }
     for section in job_tables.keys() {
         if !names.contains(section) {
