@@ -13,6 +13,13 @@ fn broken(edit: impl FnOnce(&TestBucket), expected: &str) -> String {
     b.build_fails(expected)
 }
 
+/// [`broken`], asserting the whole error text (`error: {expected}` and nothing after it).
+#[track_caller]
+fn broken_exactly(edit: impl FnOnce(&TestBucket), expected: &str) {
+    let err = broken(edit, expected);
+    assert_eq!(err, format!("error: {expected}\n"));
+}
+
 fn manifest(b: &TestBucket, job: &str, edit: impl FnOnce(&mut Value)) {
     let rel = format!("workspace/jobs/{job}/manifest.json");
     let mut m: Value = serde_json::from_str(&b.read(&rel)).unwrap();
@@ -28,6 +35,103 @@ fn migrate_demand(b: &TestBucket, demand: Value) {
 
 fn set_version(b: &TestBucket, job: &str, v: Value) {
     manifest(b, job, |m| m["version"] = v);
+}
+
+/// Rewrites `rel` with `from` replaced by Latin-1 `to` bytes: still valid TOML or JSON
+/// apart from the encoding, so only the UTF-8 check can reject it.
+fn latin1(b: &TestBucket, rel: &str, from: &str, to: &[u8]) {
+    let text = b.read(rel);
+    let at = text
+        .find(from)
+        .unwrap_or_else(|| panic!("{from:?} not in {rel}"));
+    let mut bytes = text[..at].as_bytes().to_vec();
+    bytes.extend_from_slice(to);
+    bytes.extend_from_slice(text[at + from.len()..].as_bytes());
+    b.write(rel, bytes);
+}
+
+// ---- files that are not UTF-8 --------------------------------------------------------------
+
+#[test]
+fn maand_conf_not_utf8() {
+    broken_exactly(
+        |b| latin1(b, "maand.conf", "\"agent\"", b"\"ag\xe9nt\""),
+        "invalid maand.conf: maand.conf: not valid UTF-8",
+    );
+}
+
+#[test]
+fn bucket_conf_not_utf8() {
+    broken_exactly(
+        |b| {
+            latin1(
+                b,
+                "workspace/bucket.conf",
+                "\"production\"",
+                b"\"produ\xe7tion\"",
+            )
+        },
+        "invalid bucket.conf: workspace/bucket.conf: not valid UTF-8",
+    );
+}
+
+#[test]
+fn bucket_jobs_conf_not_utf8() {
+    broken_exactly(
+        |b| {
+            latin1(
+                b,
+                "workspace/bucket.jobs.prod.conf",
+                "[api]",
+                b"# caf\xe9\n[api]",
+            )
+        },
+        "invalid bucket.conf: workspace/bucket.jobs.prod.conf: not valid UTF-8",
+    );
+}
+
+#[test]
+fn workers_json_not_utf8() {
+    broken_exactly(
+        |b| latin1(b, "workspace/workers.json", "node-a", b"n\xf6de-a"),
+        "invalid workers.json: workspace/workers.json: not valid UTF-8",
+    );
+}
+
+#[test]
+fn disabled_json_not_utf8() {
+    broken_exactly(
+        |b| latin1(b, "workspace/disabled.json", "10.0.0.3", b"10.0.0.3\xe9"),
+        "invalid disabled.json: workspace/disabled.json: not valid UTF-8",
+    );
+}
+
+#[test]
+fn manifest_not_utf8() {
+    broken_exactly(
+        |b| {
+            latin1(
+                b,
+                "workspace/jobs/api/manifest.json",
+                "api.internal",
+                b"\xe9pi.internal",
+            )
+        },
+        "invalid manifest.json: workspace/jobs/api/manifest.json: not valid UTF-8",
+    );
+}
+
+#[test]
+fn vars_toml_not_utf8() {
+    broken_exactly(
+        |b| {
+            let vars = b.read("workspace/jobs/database/vars.toml");
+            let mut bytes = b"# caf\xe9\n".to_vec();
+            bytes.extend_from_slice(vars.as_bytes());
+            b.write("workspace/jobs/database/vars.toml", bytes);
+        },
+        "invalid vars.toml: workspace/jobs/database/vars.toml: not valid UTF-8",
+    );
 }
 
 // ---- maand.conf ---------------------------------------------------------------------------
@@ -99,6 +203,14 @@ fn port_range_min_above_max() {
 }
 
 #[test]
+fn port_range_min_zero() {
+    broken_exactly(
+        |b| b.write("workspace/bucket.conf", "port_min = 0\n"),
+        "invalid port range in bucket.conf: workspace/bucket.conf: need 1 <= port_min <= port_max <= 65535, got port_min 0, port_max 39999",
+    );
+}
+
+#[test]
 fn port_range_above_65535() {
     broken(
         |b| b.write("workspace/bucket.conf", "port_max = 70000\n"),
@@ -134,14 +246,14 @@ fn bucket_jobs_conf_array_value() {
 
 #[test]
 fn bucket_jobs_conf_unparsable_unit() {
-    broken(
+    broken_exactly(
         |b| {
             b.write(
                 "workspace/bucket.jobs.prod.conf",
                 "[api]\nmemory = \"lots\"\n",
             )
         },
-        "invalid bucket.conf: ",
+        "invalid bucket.conf: workspace/bucket.jobs.prod.conf: [api] memory: invalid value \"lots\" (units: mb, gb, tb)",
     );
 }
 
@@ -246,6 +358,61 @@ fn workers_json_duplicate_label() {
     );
 }
 
+/// Replaces `from` with `to` in the example's workers.json.
+fn workers_edit(b: &TestBucket, from: &str, to: &str) {
+    let w = b.read("workspace/workers.json");
+    assert!(w.contains(from), "{from:?} not in workers.json");
+    b.write("workspace/workers.json", w.replacen(from, to, 1));
+}
+
+#[test]
+fn workers_json_empty_host() {
+    broken_exactly(
+        |b| workers_edit(b, "\"host\": \"10.0.0.2\"", "\"host\": \" \""),
+        "invalid workers.json: workspace/workers.json: [1].host: \"\" is not a valid host (1-253 characters of A-Z a-z 0-9 . - : _, not starting with -)",
+    );
+}
+
+#[test]
+fn workers_json_malformed_host() {
+    broken_exactly(
+        |b| workers_edit(b, "\"host\": \"10.0.0.2\"", "\"host\": \"-node b\""),
+        "invalid workers.json: workspace/workers.json: [1].host: \"-node b\" is not a valid host (1-253 characters of A-Z a-z 0-9 . - : _, not starting with -)",
+    );
+}
+
+#[test]
+fn workers_json_malformed_label() {
+    broken_exactly(
+        |b| workers_edit(b, "[\"db\"]", "[\"db\", \"Fast Disk\"]"),
+        "invalid workers.json: workspace/workers.json: worker 10.0.0.1: labels: \"fast disk\" must match ^[a-z0-9][a-z0-9_.:-]*$",
+    );
+}
+
+#[test]
+fn workers_json_non_string_tag() {
+    broken_exactly(
+        |b| workers_edit(b, "\"zone\": \"b\"", "\"zone\": 2"),
+        "invalid workers.json: workspace/workers.json: worker 10.0.0.2: tags.zone: expected a string value",
+    );
+}
+
+#[test]
+fn workers_json_bad_cpu_value() {
+    broken_exactly(
+        |b| workers_edit(b, "\"cpu\": \"4 ghz\"", "\"cpu\": \"4 cores\""),
+        "invalid workers.json: workspace/workers.json: worker 10.0.0.3: cpu: invalid size \"4 cores\" (units: mhz, ghz, thz)",
+    );
+}
+
+#[test]
+fn workers_json_negative_memory() {
+    broken_exactly(
+        |b| workers_edit(b, "\"memory\": \"16 gb\"", "\"memory\": -1024"),
+        "invalid workers.json: workspace/workers.json: worker 10.0.0.1: memory: -1024 must not be negative",
+    );
+}
+
 // ---- disabled.json -------------------------------------------------------------------------
 
 #[test]
@@ -258,9 +425,9 @@ fn disabled_json_malformed() {
 
 #[test]
 fn disabled_json_wrong_shape() {
-    broken(
+    broken_exactly(
         |b| b.write("workspace/disabled.json", "{ \"workers\": \"10.0.0.3\" }"),
-        "invalid disabled.json: workspace/disabled.json: ",
+        "invalid disabled.json: workspace/disabled.json: workers: expected an array of host strings",
     );
 }
 
@@ -281,9 +448,9 @@ fn manifest_malformed_json() {
 
 #[test]
 fn manifest_not_an_object() {
-    broken(
+    broken_exactly(
         |b| b.write("workspace/jobs/prometheus/manifest.json", "[]"),
-        "invalid manifest.json: workspace/jobs/prometheus/manifest.json: ",
+        "invalid manifest.json: workspace/jobs/prometheus/manifest.json: expected a JSON object",
     );
 }
 
@@ -486,9 +653,9 @@ fn version_unparsable() {
 
 #[test]
 fn version_unknown_is_rejected() {
-    broken(
+    broken_exactly(
         |b| set_version(b, "prometheus", json!("unknown")),
-        "invalid job version: workspace/jobs/prometheus/manifest.json: job \"prometheus\": version: ",
+        "invalid job version: workspace/jobs/prometheus/manifest.json: job \"prometheus\": version: \"unknown\" is not a version",
     );
 }
 
@@ -683,9 +850,9 @@ fn job_makefile_and_makefile_tpl() {
 
 #[test]
 fn job_prometheus_yml_and_template() {
-    broken(
+    broken_exactly(
         |b| b.write("workspace/jobs/prometheus/prometheus.yml", ""),
-        "invalid job: job prometheus: ",
+        "invalid job: job prometheus: cannot define both prometheus.yml and prometheus.yml.tpl",
     );
 }
 
