@@ -111,6 +111,11 @@ impl TestBucket {
         run_in(self.root(), args)
     }
 
+    /// `maand <args>` with extra environment variables.
+    pub fn maand_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        run_with(self.root(), args, env)
+    }
+
     /// Runs and asserts success; returns stdout.
     #[track_caller]
     pub fn ok(&self, args: &[&str]) -> String {
@@ -188,6 +193,10 @@ impl TestBucket {
 }
 
 pub fn run_in(dir: &Path, args: &[&str]) -> Out {
+    run_with(dir, args, &[])
+}
+
+fn run_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
     let out = Command::new(env!("CARGO_BIN_EXE_maand"))
         .args(args)
         .current_dir(dir)
@@ -195,6 +204,7 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Out {
         .env("NO_COLOR", "1")
         // 2048-bit RSA for the bucket CA and leaf certificates (4096 is slow, spec 10).
         .env("MAAND_TEST", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("run maand");
     Out {

@@ -27,23 +27,60 @@ fn hold_lock(b: &TestBucket) -> std::process::Child {
     child
 }
 
+/// A directory holding a fake `ssh` that answers every call with the facts probe output,
+/// so `collect facts` gets past its probe (it takes the lock only to write workers.json).
+fn fake_ssh(b: &TestBucket) -> String {
+    b.write(
+        "fakebin/ssh",
+        "#!/bin/sh\nprintf 'MEMORY_MB=4096\\nCPU_MHZ=8000\\n'\n",
+    );
+    let ssh = b.path("fakebin/ssh");
+    std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    format!(
+        "{}:{}",
+        b.path("fakebin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 #[test]
 fn held_lock_fails_fast_and_dead_holder_is_taken_over() {
     let b = TestBucket::example();
+    let path = fake_ssh(&b);
     let mut holder = hold_lock(&b);
     let pid = holder.id();
-    let start = Instant::now();
-    let err = b.fail(&["build"]);
-    assert!(
-        start.elapsed() < Duration::from_secs(3),
-        "build waited for the lock"
+    let locked = format!(
+        "error: bucket is locked by maand deploy (pid {pid}, since 2026-01-01T00:00:00Z)\n"
     );
-    assert_eq!(
-        err,
-        format!(
-            "error: bucket is locked by maand deploy (pid {pid}, since 2026-01-01T00:00:00Z)\n"
-        )
-    );
+    // Every mutating command: build, deploy, gc, hooks, job lifecycle, collect facts.
+    for args in [
+        &["build"][..],
+        &["deploy"],
+        &["gc"],
+        &["hooks", "command_migrate", "api"],
+        &["job", "start", "api"],
+        &["job", "status", "api"],
+        &["collect", "facts", "-w", "10.0.0.1"],
+        &["worker_facts", "-w", "10.0.0.1"],
+    ] {
+        let start = Instant::now();
+        let o = b.maand_env(args, &[("PATH", &path)]);
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{args:?} waited for the lock"
+        );
+        // collect facts probes (streaming the fake ssh output) before it takes the lock to
+        // write workers.json.
+        let err: String = o
+            .failed()
+            .lines()
+            .filter(|l| !l.starts_with("10.0.0.1 | "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(err, locked, "{args:?}");
+    }
+    // collect facts wrote nothing.
+    assert!(b.read("workspace/workers.json").contains("\"16 gb\""));
     // Nothing was built.
     assert_eq!(b.json(&["info"])["workers"], 0);
     // Read-only commands do not take the lock.

@@ -6,6 +6,7 @@ mod harness;
 mod build_errors;
 mod build_example;
 mod cat;
+mod database;
 mod init;
 mod job_create;
 mod lock;
