@@ -40,6 +40,8 @@ print(json.dumps([{"host": h, "labels": ["web"]} for h in sys.argv[1].split()], 
 PY
 
 step "$M" build
+step "$M" cat allocations
+step "$M" cat kv --jobs web
 step "$M" deploy
 step "$M" job status web
 step "$M" cat deployments
