@@ -83,7 +83,9 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
             format!("job {} has no templates", args.job),
         ));
     }
-    let ctx = snap.context(alloc, &bucket.conf.worker_dir, snap.update_seq);
+    // Deploy stages with the sequence number the deploy run will have (docs/decisions.md,
+    // ".UpdateSeq in templates"), so the preview uses it too.
+    let ctx = snap.context(alloc, &bucket.conf.worker_dir, snap.update_seq + 1);
     let reader = snap.reader(&args.job, &alloc.worker_ip);
     let mut notes = Vec::new();
     let monitoring = Monitoring::load(
