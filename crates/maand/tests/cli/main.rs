@@ -13,3 +13,4 @@ mod lock;
 mod misc;
 mod prometheus;
 mod removal;
+mod render;
