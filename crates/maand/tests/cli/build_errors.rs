@@ -878,6 +878,41 @@ fn job_symlinked_directory() {
     );
 }
 
+// ---- templates (spec 05 §1: checked at build, not first at deploy) -------------------------
+
+#[test]
+fn template_syntax_error() {
+    broken_exactly(
+        |b| b.write("workspace/jobs/api/x.tpl", "{\n  {{ if .WorkerIP }}\n}\n"),
+        "template error: job api, x.tpl:2:3: unexpected EOF",
+    );
+}
+
+#[test]
+fn template_undefined_function_in_unexecuted_branch() {
+    broken_exactly(
+        |b| {
+            b.write(
+                "workspace/jobs/api/conf/x.tpl",
+                "a\n{{ if false }}{{ frob .Job }}{{ end }}\n",
+            )
+        },
+        "template error: job api, conf/x.tpl:2:15: function \"frob\" not defined",
+    );
+}
+
+#[test]
+fn templates_under_modules_are_not_checked() {
+    // `_modules/` holds hook scripts; a .tpl there is never rendered, so not checked.
+    let b = TestBucket::example_built();
+    b.write("workspace/jobs/api/_modules/x.tpl", "{{ if }\n{{ frob }}\n");
+    b.ok(&["build"]);
+    // Nor rendered by deploy (render previews exactly what deploy stages).
+    let all = b.ok(&["render", "api"]);
+    assert!(all.contains("==> config.json <=="), "{all}");
+    assert!(!all.contains("_modules"), "{all}");
+}
+
 // ---- placement and capacity ----------------------------------------------------------------
 
 #[test]
