@@ -181,7 +181,7 @@ fn run_job(
             .targets(targets)
             .env("TARGET", &req.target);
         if let Err(e) = hooks.run_event(session, snap, &call) {
-            return Some(format!("job {job} target {}: {e}", req.target));
+            return Some(format!("job {job} target {}: {}", req.target, e.report()));
         }
         if req.health_check {
             if let Err(e) = gate(job) {

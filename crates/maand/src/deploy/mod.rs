@@ -83,10 +83,19 @@ impl Deployer<'_> {
     }
 }
 
-/// Runs a deploy. The caller holds the bucket lock (and ran `build` first for `-b`).
+/// Events whose hooks a deploy runs for the jobs it rolls out.
+const DEPLOY_EVENTS: [&str; 5] = [
+    "pre_deploy",
+    "job_control",
+    "after_allocation_started",
+    "health_check",
+    "post_deploy",
+];
+
 /// `meta` key: workers whose worker-level files the last push missed.
 const PENDING: &str = "worker_files_pending";
 
+/// Runs a deploy. The caller holds the bucket lock (and ran `build` first for `-b`).
 pub fn run(bucket: &Bucket, session: &Session, opts: &Options, gate: &Gate) -> Result<Outcome> {
     let mut cat = bucket.catalog()?;
     let snap = Snapshot::load(cat.conn())?;
@@ -158,6 +167,7 @@ impl Deployer<'_> {
         let next_seq = self.snap.update_seq + 1;
         let rec_items = plan::reconcile(&self.reconcile_inputs());
         let rec_work = rec_items.iter().any(|r| r.stop || r.cleanup);
+        self.check_host_tools(cat, &rec_items)?;
         let mut bumped = false;
         if rec_work && !self.opts.dry_run {
             self.bump(cat, next_seq, &sync::WaveTrees::new())?;
@@ -231,8 +241,7 @@ impl Deployer<'_> {
                 let Some(job) = self.snap.job(&name).cloned() else {
                     continue;
                 };
-                if let Err(e) = self.pre_deploy(cat, &name) {
-                    let reason = format!("pre_deploy: {e}");
+                if let Err(reason) = self.pre_deploy(cat, &name)? {
                     plan.deployment_required = true;
                     self.session
                         .say(&format!("deploy: job \"{name}\" failed: {reason}"));
@@ -382,23 +391,58 @@ impl Deployer<'_> {
         })
     }
 
-    /// Runs the job's `pre_deploy` hooks; their KV writes are committed at once (never
-    /// under `--dry-run`) so this deploy's templates and later runs see them.
-    fn pre_deploy(&self, cat: &mut crate::catalog::Catalog, job: &str) -> Result<()> {
-        if crate::hooks::Runtime::commands(&self.snap, job, "pre_deploy").is_empty() {
-            return Ok(());
+    /// Checks once, before reconcile and any hook, the CLI host tools this deploy needs:
+    /// ssh, rsync, bash and python3 (a dry run contacts no worker: only the hooks'
+    /// interpreters), plus `bun` when a hook deploy may run is a `.ts` or `.js` script.
+    fn check_host_tools(
+        &self,
+        cat: &crate::catalog::Catalog,
+        rec_items: &[plan::ReconcileItem],
+    ) -> Result<()> {
+        let mut calls: Vec<(&str, &str)> = Vec::new();
+        for j in &self.snap.jobs {
+            if self.opts.jobs.is_empty() || self.opts.jobs.contains(&j.name) {
+                for event in DEPLOY_EVENTS {
+                    calls.push((&j.name, event));
+                }
+            }
         }
-        self.hooks.run_event(
-            self.session,
-            &self.snap,
-            &crate::hooks::EventCall::new(job, "pre_deploy"),
-        )?;
+        for it in rec_items.iter().filter(|r| r.stop) {
+            calls.push((&it.job, "after_allocation_stopped"));
+            calls.push((&it.job, "health_check"));
+        }
+        let mut tools: Vec<&str> = if self.opts.dry_run {
+            Vec::new()
+        } else {
+            maand_transport::HOST_TOOLS.to_vec()
+        };
+        for t in crate::hooks::runner::host_tools(self.bucket, cat.conn(), &self.snap, &calls)? {
+            if !tools.contains(&t) {
+                tools.push(t);
+            }
+        }
+        maand_transport::check_host_tools(&tools).map_err(crate::session::transport_error)
+    }
+
+    /// Runs the job's `pre_deploy` hooks; `Ok(Err(reason))` when one failed. Their KV
+    /// writes are committed at once, failed or not (never under `--dry-run`), so this
+    /// deploy's templates and later runs see them (spec 07 §8).
+    fn pre_deploy(
+        &self,
+        cat: &mut crate::catalog::Catalog,
+        job: &str,
+    ) -> Result<std::result::Result<(), String>> {
+        if crate::hooks::Runtime::commands(&self.snap, job, "pre_deploy").is_empty() {
+            return Ok(Ok(()));
+        }
+        let call = crate::hooks::EventCall::new(job, "pre_deploy");
+        let ran = self.hooks.run_event(self.session, &self.snap, &call);
         if !self.opts.dry_run {
             let tx = cat.conn_mut().transaction()?;
             self.kv().persist(&tx, chrono::Utc::now().timestamp())?;
             tx.commit()?;
         }
-        Ok(())
+        Ok(ran.map(|_| ()).map_err(|e| rollout::hook_reason(&call, &e)))
     }
 
     /// Increments `update_seq` in its own transaction and pushes the worker-level files
@@ -409,8 +453,6 @@ impl Deployer<'_> {
         seq: i64,
         trees: &sync::WaveTrees,
     ) -> Result<()> {
-        maand_transport::check_host_tools(maand_transport::HOST_TOOLS)
-            .map_err(crate::session::transport_error)?;
         meta::set(cat.conn(), "update_seq", &seq.to_string())?;
         self.snap.update_seq = seq;
         self.session.sink.set_seq(seq.max(0) as u64);

@@ -70,11 +70,8 @@ impl Deployer<'_> {
                 }
             }
             if it.stop {
-                if let Err(e) = self.after_stopped(it) {
-                    errors.push(format!(
-                        "{}@{}: after_allocation_stopped: {e}",
-                        it.job, it.worker_ip
-                    ));
+                if let Err(reason) = self.after_stopped(it) {
+                    errors.push(format!("{}@{}: {reason}", it.job, it.worker_ip));
                     continue;
                 }
             }
@@ -138,7 +135,7 @@ impl Deployer<'_> {
 impl Deployer<'_> {
     /// `after_allocation_stopped` hooks of the stopped allocation (also when its removed
     /// worker was assumed dead), if the job still registers them.
-    fn after_stopped(&self, it: &ReconcileItem) -> Result<(), crate::hooks::HookError> {
+    fn after_stopped(&self, it: &ReconcileItem) -> Result<(), String> {
         if crate::hooks::Runtime::commands(&self.snap, &it.job, "after_allocation_stopped")
             .is_empty()
         {
@@ -164,6 +161,7 @@ impl Deployer<'_> {
         self.hooks
             .run_event(self.session, &self.snap, &call)
             .map(|_| ())
+            .map_err(|e| super::rollout::hook_reason(&call, &e))
     }
 }
 

@@ -6,7 +6,7 @@ use super::staging::StagedJob;
 use super::Deployer;
 use crate::catalog::deployments::DeploymentRow;
 use crate::catalog::jobs::JobRow;
-use crate::hooks::{EventCall, Runtime};
+use crate::hooks::{EventCall, HookError, Runtime};
 use crate::plan::{self, order, Action, AllocPlan};
 use crate::stage::RSYNC_EXCLUDES;
 use maand_transport::{RsyncSpec, Target};
@@ -28,6 +28,15 @@ fn rolled(sj: &StagedJob) -> Vec<&AllocPlan> {
         .iter()
         .filter(|a| !a.disabled && a.action != Action::Skip)
         .collect()
+}
+
+/// A hook failure as deploy reports it: hook, event, allocation, exit status and the
+/// last output lines (spec 06 "Prerequisites and errors").
+pub(super) fn hook_reason(call: &EventCall, e: &HookError) -> String {
+    match e {
+        HookError::Failed { .. } => e.report(),
+        other => format!("{}: {other}", call.event),
+    }
 }
 
 impl Deployer<'_> {
@@ -108,7 +117,7 @@ impl Deployer<'_> {
         self.hooks
             .run_event(self.session, &self.snap, &call)
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| hook_reason(&call, &e))
     }
 
     /// A `job_control` hook replaces the Makefile lifecycle: one run per active allocation,

@@ -100,38 +100,19 @@ pub fn run(bucket: &Bucket) -> Result<usize> {
     Ok(runs)
 }
 
-/// `python3` (unless every Python hook has a job venv) and `bun` when a post_build hook
-/// needs them.
+/// `python3` (unless the job has a venv) and `bun` when a post_build hook needs them.
 fn check_host_tools(
     bucket: &Bucket,
     snap: &Snapshot,
     waves: &BTreeMap<i64, Vec<String>>,
 ) -> Result<()> {
     let cat = bucket.catalog()?;
-    let mut need = Vec::new();
-    for job in waves.values().flatten() {
-        let files = crate::catalog::jobs::files_of(cat.conn(), job)?;
-        let venv = ["_modules/.venv", "_modules/venv"]
-            .iter()
-            .any(|d| bucket.workspace().join("jobs").join(job).join(d).is_dir());
-        for command in Runtime::commands(snap, job, "post_build") {
-            let Ok(rel) = super::runner::find_script(&files, job, &command) else {
-                continue;
-            };
-            let tool = if rel.ends_with(".py") {
-                if venv {
-                    continue;
-                }
-                "python3"
-            } else {
-                "bun"
-            };
-            if !need.contains(&tool) {
-                need.push(tool);
-            }
-        }
-    }
-    let missing: Vec<&str> = need
+    let calls: Vec<(&str, &str)> = waves
+        .values()
+        .flatten()
+        .map(|job| (job.as_str(), "post_build"))
+        .collect();
+    let missing: Vec<&str> = super::runner::host_tools(bucket, cat.conn(), snap, &calls)?
         .into_iter()
         .filter(|t| maand_transport::find_on_path(t).is_none())
         .collect();

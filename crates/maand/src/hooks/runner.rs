@@ -13,7 +13,7 @@ use crate::snapshot::Snapshot;
 use maand_logs::{CommandCtx, Progress, Recorder, Stream as LogStream};
 use maand_transport::{LocalCommand, Observer, Stream, Target};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -64,6 +64,8 @@ pub enum HookError {
     #[error("job {job} command {command} failed: {}", failures.iter().map(|f| format!("{}: {}", f.worker, f.cause)).collect::<Vec<_>>().join("; "))]
     Failed {
         job: String,
+        /// The event the command ran for (`post_deploy`, …).
+        event: String,
         command: String,
         failures: Vec<Failure>,
         /// Hook processes started by this event call, failed ones included.
@@ -75,6 +77,48 @@ pub enum HookError {
     /// The runtime API or the catalog could not be used.
     #[error("{0}")]
     Internal(String),
+}
+
+/// Output lines a one-line failure report ends with (as lifecycle failures do).
+pub const REPORT_LINES: usize = 5;
+
+impl HookError {
+    /// The failure as deploy and `maand job` report it, on one line: the event, then the
+    /// *RunError* text with each allocation's last output lines,
+    /// `<event>: job <job> command <command> failed: <ip>: <cause>: <line> / <line>; …`.
+    pub fn report(&self) -> String {
+        let HookError::Failed {
+            job,
+            event,
+            command,
+            failures,
+            ..
+        } = self
+        else {
+            return self.to_string();
+        };
+        let each: Vec<String> = failures
+            .iter()
+            .map(|f| {
+                let lines: Vec<&str> = f
+                    .tail
+                    .iter()
+                    .map(|l| l.trim_end())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let last = &lines[lines.len().saturating_sub(REPORT_LINES)..];
+                if last.is_empty() {
+                    format!("{}: {}", f.worker, f.cause)
+                } else {
+                    format!("{}: {}: {}", f.worker, f.cause, last.join(" / "))
+                }
+            })
+            .collect();
+        format!(
+            "{event}: job {job} command {command} failed: {}",
+            each.join("; ")
+        )
+    }
 }
 
 impl From<HookError> for crate::Error {
@@ -268,11 +312,13 @@ impl<'a> Runtime<'a> {
                 .map_err(|e| match e {
                     HookError::Failed {
                         job,
+                        event,
                         command,
                         failures,
                         runs: r,
                     } => HookError::Failed {
                         job,
+                        event,
                         command,
                         failures,
                         runs: runs + r,
@@ -316,6 +362,7 @@ impl<'a> Runtime<'a> {
         } else {
             Err(HookError::Failed {
                 job: job.to_string(),
+                event: call.event.clone(),
                 command: command.to_string(),
                 failures,
                 runs,
@@ -515,30 +562,80 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// The job's venv interpreter: the first existing of `.venv/bin/python3`,
+/// `.venv/bin/python`, `venv/bin/python3`, `venv/bin/python` under its workspace
+/// `_modules/` (spec 07 §2).
+fn venv_python(workspace_modules: &Path) -> Option<PathBuf> {
+    [
+        ".venv/bin/python3",
+        ".venv/bin/python",
+        "venv/bin/python3",
+        "venv/bin/python",
+    ]
+    .iter()
+    .map(|rel| workspace_modules.join(rel))
+    .find(|p| p.exists())
+}
+
+/// Host tools the hooks of these (job, event) pairs need (spec 07 §2): `python3` for a
+/// Python hook of a job without a venv, `bun` for a `.ts` or `.js` hook. A script that
+/// cannot be found is left to the run, which reports it.
+pub fn host_tools(
+    bucket: &Bucket,
+    conn: &rusqlite::Connection,
+    snap: &Snapshot,
+    calls: &[(&str, &str)],
+) -> crate::error::Result<Vec<&'static str>> {
+    let mut need = Vec::new();
+    let mut jobs: Vec<&str> = calls.iter().map(|(job, _)| *job).collect();
+    jobs.sort();
+    jobs.dedup();
+    for job in jobs {
+        let commands: BTreeSet<String> = calls
+            .iter()
+            .filter(|(j, _)| *j == job)
+            .flat_map(|(_, event)| Runtime::commands(snap, job, event))
+            .collect();
+        if commands.is_empty() {
+            continue;
+        }
+        let files = job_sql::files_of(conn, job)?;
+        let modules = bucket.workspace().join("jobs").join(job).join("_modules");
+        for command in commands {
+            let tool = match find_script(&files, job, &command) {
+                Ok(rel) if rel.ends_with(".py") => {
+                    if venv_python(&modules).is_some() {
+                        continue;
+                    }
+                    "python3"
+                }
+                Ok(_) => "bun",
+                Err(_) => continue,
+            };
+            if !need.contains(&tool) {
+                need.push(tool);
+            }
+        }
+    }
+    Ok(need)
+}
+
 /// `(program, args, is_python)` for a script, or the name of the missing prerequisite.
 fn interpreter(
     workspace_modules: &Path,
     script: &str,
 ) -> Result<(String, Vec<String>, bool), String> {
     if script.ends_with(".py") {
-        for rel in [
-            ".venv/bin/python3",
-            ".venv/bin/python",
-            "venv/bin/python3",
-            "venv/bin/python",
-        ] {
-            let p = workspace_modules.join(rel);
-            if p.exists() {
-                let abs = std::path::absolute(&p).unwrap_or(p);
-                if !is_executable(&abs) {
-                    return Err(abs.to_string_lossy().into_owned());
-                }
-                return Ok((
-                    abs.to_string_lossy().into_owned(),
-                    vec![script.to_string()],
-                    true,
-                ));
+        if let Some(p) = venv_python(workspace_modules) {
+            let abs = std::path::absolute(&p).unwrap_or(p);
+            if !is_executable(&abs) {
+                return Err(abs.to_string_lossy().into_owned());
             }
+            return Ok((
+                abs.to_string_lossy().into_owned(),
+                vec![script.to_string()],
+                true,
+            ));
         }
         return match maand_transport::find_on_path("python3") {
             Some(p) => Ok((
@@ -686,6 +783,7 @@ mod tests {
     fn failure_messages() {
         let e = HookError::Failed {
             job: "api".into(),
+            event: "post_deploy".into(),
             command: "command_m".into(),
             failures: vec![
                 Failure {
@@ -696,7 +794,10 @@ mod tests {
                 Failure {
                     worker: "10.0.0.2".into(),
                     cause: Cause::Signal(9),
-                    tail: Vec::new(),
+                    tail: (1..=7)
+                        .map(|i| format!("line {i}"))
+                        .chain(["  ".into()])
+                        .collect(),
                 },
                 Failure {
                     worker: "10.0.0.3".into(),
@@ -716,6 +817,10 @@ mod tests {
                 "post_build: job api hook command_m failed: 10.0.0.1: exit status 3".to_string(),
                 "post_build: job api hook command_m failed: 10.0.0.2: signal: 9".to_string(),
             ]
+        );
+        assert_eq!(
+            e.report(),
+            "post_deploy: job api command command_m failed: 10.0.0.1: command execution failed (exit 3); 10.0.0.2: command execution failed (signal 9): line 3 / line 4 / line 5 / line 6 / line 7; 10.0.0.3: host prerequisites not met: bun"
         );
         assert_eq!(default_concurrency("job_control"), None);
         assert_eq!(default_concurrency("after_allocation_started"), None);

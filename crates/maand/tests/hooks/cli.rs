@@ -149,6 +149,45 @@ fn missing_interpreter_is_a_prerequisite_failure() {
 }
 
 #[test]
+fn executable_job_venv_python_runs_the_hook() {
+    let b = built();
+    let python = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    let python = String::from_utf8(python.stdout).unwrap();
+    // `venv/bin/python`, the last candidate of spec 07 §2: a wrapper recording its calls.
+    let venv = "workspace/jobs/alpha/_modules/venv/bin/python";
+    b.write(
+        venv,
+        format!(
+            "#!/bin/sh\necho \"$0 $*\" >> {}/venv.log\nexec {} \"$@\"\n",
+            b.root().display(),
+            python.trim()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(b.path(venv), std::fs::Permissions::from_mode(0o755)).unwrap();
+    b.body("print('hook ran')\n");
+    let o = b.maand(&["hooks", "command_c", "alpha"]);
+    o.ok();
+    assert!(
+        o.stderr.contains("alpha@127.0.0.2 | hook ran"),
+        "{}",
+        o.stderr
+    );
+    let calls = b.lines("venv.log");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let abs = std::path::absolute(b.path(venv)).unwrap();
+    assert!(
+        calls
+            .iter()
+            .all(|l| *l == format!("{} command_c.py", abs.display())),
+        "{calls:?}"
+    );
+}
+
+#[test]
 fn ctrl_c_is_forwarded_to_running_hooks() {
     let b = built();
     b.body(
