@@ -20,8 +20,8 @@ struct Lifecycle {
     /// Worker IPs to act on (default: every active allocation).
     #[arg(long)]
     allocations: Option<String>,
-    /// Health check after each batch.
-    #[arg(long)]
+    /// Health check after each batch (spec 08 spells it `--health_check`).
+    #[arg(long = "health_check", alias = "health-check")]
     health_check: bool,
 }
 

@@ -75,8 +75,7 @@ fn job_restart_with_health_check_gates_each_batch() {
     sick_aware_job(&b, 1);
     b.build_deploy();
     take_health(&b);
-    // Spec 08 §8 spells the flag `--health_check`; the CLI accepts only `--health-check`.
-    b.maand(&["job", "restart", "hc", "--health-check"]).ok();
+    b.maand(&["job", "restart", "hc", "--health_check"]).ok();
     // Batches of one: restart on a worker, then the gate's hook on every worker, then the
     // next worker's restart.
     let health = take_health(&b);
@@ -97,7 +96,7 @@ fn job_restart_with_health_check_gates_each_batch() {
     // A failing gate stops the remaining batches.
     b.mark(2, "hc", "sick");
     let out = b
-        .maand(&["job", "restart", "hc", "--health-check"])
+        .maand(&["job", "restart", "hc", "--health_check"])
         .failed();
     out.has("job hc target restart")
         .has(&format!("ssh {}", b.host(2)));
