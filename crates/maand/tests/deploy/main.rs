@@ -14,3 +14,4 @@ mod hooks;
 mod job_cmd;
 mod prometheus;
 mod rollout;
+mod templates;
