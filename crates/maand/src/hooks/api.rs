@@ -2,15 +2,20 @@
 //! `127.0.0.1:<ephemeral>`, bearer-token protected, serving KV, demands and semaphores to
 //! the hooks registered as running in this process.
 
+mod server;
+
+pub use server::Timeouts;
+
 use super::semaphore::{normalize_capacity, normalize_timeout, SemError, Semaphores};
 use crate::kv::policy::Reader;
 use crate::kv::KvStore;
 use maand_logs::LogSink;
 use serde_json::{json, Map, Value};
-use std::io::{Cursor, Read};
+use server::{Peer, Request, Response};
+use std::io::Read;
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use tiny_http::{Header, Method, Request, Response, Server};
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -72,51 +77,40 @@ struct State {
 pub struct Api {
     port: u16,
     state: Arc<State>,
-    server: Arc<Server>,
 }
 
 static PROCESS_API: OnceLock<Result<Api, String>> = OnceLock::new();
 
 impl Api {
-    /// Starts a server on `127.0.0.1:0` with a fresh token.
-    pub fn start() -> Result<Api, String> {
-        let server = Server::http("127.0.0.1:0")
+    /// Starts a server on `127.0.0.1:0` with a fresh token; it serves until the process
+    /// exits.
+    pub fn start(timeouts: Timeouts) -> Result<Api, String> {
+        let listener = TcpListener::bind("127.0.0.1:0")
             .map_err(|e| format!("cannot start the hooks runtime API on 127.0.0.1: {e}"))?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or_else(|| "hooks runtime API: no TCP address".to_string())?;
-        let server = Arc::new(server);
+        let port = listener
+            .local_addr()
+            .map_err(|e| format!("hooks runtime API: no TCP address: {e}"))?
+            .port();
         let state = Arc::new(State {
             token: new_token(),
             hooks: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             sems: Semaphores::default(),
         });
-        let (srv, st) = (Arc::clone(&server), Arc::clone(&state));
-        std::thread::Builder::new()
-            .name("maand-hooks-api".into())
-            .spawn(move || {
-                for rq in srv.incoming_requests() {
-                    let st = Arc::clone(&st);
-                    let _ = std::thread::Builder::new()
-                        .name("maand-hooks-req".into())
-                        .spawn(move || serve(&st, rq));
-                }
-            })
-            .map_err(|e| format!("cannot start the hooks runtime API: {e}"))?;
-        Ok(Api {
-            port,
-            state,
-            server,
-        })
+        let st = Arc::clone(&state);
+        server::spawn(
+            listener,
+            timeouts,
+            Arc::new(move |rq: &mut Request| handle(&st, rq)),
+        )
+        .map_err(|e| format!("cannot start the hooks runtime API: {e}"))?;
+        Ok(Api { port, state })
     }
 
-    /// The server of this process, started on first use.
+    /// The server of this process (spec timeouts), started on first use.
     pub fn process() -> Result<&'static Api, String> {
         PROCESS_API
-            .get_or_init(Api::start)
+            .get_or_init(|| Api::start(Timeouts::default()))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -144,31 +138,19 @@ impl Api {
             job: info.job.clone(),
             event: info.event.clone(),
         };
+        // Semaphores first: a request that finds the hook may acquire at once.
+        self.state.sems.join(&reg.job, &reg.event, &reg.alloc_id);
         self.state.hooks().push((id, Arc::new(info)));
         reg
     }
 
-    /// The hook exited: forget it and release every semaphore slot its allocation holds
-    /// for its event (when no other hook of that allocation and event still runs).
+    /// The hook exited: forget it and, when no other hook of that allocation and event
+    /// still runs, release every semaphore slot the allocation holds for the event and
+    /// cancel its waits (their requests get `404 Invalid allocation ID`).
     /// Returns the released semaphore names.
     pub fn unregister(&self, reg: Registration) -> Vec<String> {
-        let mut hooks = self.state.hooks();
-        hooks.retain(|(id, _)| *id != reg.id);
-        let still = hooks
-            .iter()
-            .any(|(_, h)| h.alloc_id == reg.alloc_id && h.event == reg.event);
-        drop(hooks);
-        if still {
-            return Vec::new();
-        }
-        self.state
-            .sems
-            .release_all(&reg.job, &reg.event, &reg.alloc_id)
-    }
-
-    /// Stops accepting requests (tests; the process server lives until exit).
-    pub fn shutdown(&self) {
-        self.server.unblock();
+        self.state.hooks().retain(|(id, _)| *id != reg.id);
+        self.state.sems.leave(&reg.job, &reg.event, &reg.alloc_id)
     }
 }
 
@@ -194,49 +176,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-type Reply = Response<Cursor<Vec<u8>>>;
-
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+fn text(status: u16, body: &str) -> Response {
+    Response::new(status, format!("{body}\n").into_bytes())
+        .with_header("Content-Type", "text/plain; charset=utf-8")
 }
 
-fn text(status: u16, body: &str) -> Reply {
-    Response::from_data(format!("{body}\n").into_bytes())
-        .with_status_code(status)
-        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+fn json_reply(v: &Value) -> Response {
+    Response::new(200, v.to_string().into_bytes()).with_header("Content-Type", "application/json")
 }
 
-fn json_reply(v: &Value) -> Reply {
-    Response::from_data(v.to_string().into_bytes())
-        .with_status_code(200)
-        .with_header(header("Content-Type", "application/json"))
-}
-
-fn empty(status: u16) -> Reply {
-    Response::from_data(Vec::new()).with_status_code(status)
-}
-
-fn serve(state: &State, mut rq: Request) {
-    let reply = handle(state, &mut rq);
-    let _ = rq.respond(reply);
-}
-
-fn get_header<'a>(rq: &'a Request, name: &str) -> Option<&'a str> {
-    rq.headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
+fn empty(status: u16) -> Response {
+    Response::new(status, Vec::new())
 }
 
 /// Routes of the API and their methods.
-const ROUTES: [(&str, &[Method]); 7] = [
-    ("/kv", &[Method::Get, Method::Put, Method::Delete]),
-    ("/kv/secret", &[Method::Put, Method::Delete]),
-    ("/kv/keys", &[Method::Get]),
-    ("/demands", &[Method::Get]),
-    ("/semaphore/acquire", &[Method::Post]),
-    ("/semaphore/release", &[Method::Post]),
-    ("/semaphore/status", &[Method::Get]),
+const ROUTES: [(&str, &[&str]); 7] = [
+    ("/kv", &["GET", "PUT", "DELETE"]),
+    ("/kv/secret", &["PUT", "DELETE"]),
+    ("/kv/keys", &["GET"]),
+    ("/demands", &["GET"]),
+    ("/semaphore/acquire", &["POST"]),
+    ("/semaphore/release", &["POST"]),
+    ("/semaphore/status", &["GET"]),
 ];
 
 /// A parsed request the endpoint handlers work on.
@@ -245,11 +206,13 @@ struct Call<'a> {
     state: &'a State,
     body: Option<Map<String, Value>>,
     query: Vec<(String, String)>,
+    /// The client, for a semaphore wait to notice it went away.
+    peer: &'a Peer,
 }
 
-type Handled = Result<Reply, Reply>;
+type Handled = Result<Response, Response>;
 
-fn handle(state: &State, rq: &mut Request) -> Reply {
+fn handle(state: &State, rq: &mut Request) -> Response {
     match handle_inner(state, rq) {
         Ok(r) | Err(r) => r,
     }
@@ -258,12 +221,12 @@ fn handle(state: &State, rq: &mut Request) -> Reply {
 fn handle_inner(state: &State, rq: &mut Request) -> Handled {
     // 1. Token.
     let expected = format!("Bearer {}", state.token);
-    let given = get_header(rq, "Authorization").unwrap_or("");
+    let given = rq.header("Authorization").unwrap_or("");
     if !constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
-        return Err(text(401, msg::UNAUTHORIZED).with_header(header("WWW-Authenticate", "Bearer")));
+        return Err(text(401, msg::UNAUTHORIZED).with_header("WWW-Authenticate", "Bearer"));
     }
     // 2. Route and method.
-    let url = rq.url().to_string();
+    let url = rq.target().to_string();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
     let path = if path.len() > 1 {
         path.trim_end_matches('/')
@@ -273,18 +236,19 @@ fn handle_inner(state: &State, rq: &mut Request) -> Handled {
     let Some((route, methods)) = ROUTES.iter().find(|(p, _)| *p == path) else {
         return Err(text(404, msg::NOT_FOUND));
     };
-    let method = rq.method().clone();
-    if !methods.contains(&method) {
+    let method = rq.method().to_string();
+    if !methods.contains(&method.as_str()) {
         return Err(empty(405));
     }
     // 3–5. The calling hook.
-    let alloc = get_header(rq, "X-ALLOCATION-ID")
+    let alloc = rq
+        .header("X-ALLOCATION-ID")
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| text(400, msg::NO_ALLOCATION))?
         .to_string();
-    let event = get_header(rq, "EVENT").map(|s| s.trim().to_string());
-    let command = get_header(rq, "COMMAND").map(|s| s.trim().to_string());
+    let event = rq.header("EVENT").map(|s| s.trim().to_string());
+    let command = rq.header("COMMAND").map(|s| s.trim().to_string());
     let hook = {
         let hooks = state.hooks();
         let of_alloc: Vec<&Arc<HookInfo>> = hooks
@@ -305,20 +269,20 @@ fn handle_inner(state: &State, rq: &mut Request) -> Handled {
             .ok_or_else(|| text(400, msg::MISMATCH))?
     };
     // 6. Content type (only when a body is present) and size.
-    let declared = rq.body_length();
+    let declared = rq.content_length();
     let mut raw = Vec::new();
-    if declared.is_some_and(|n| n > MAX_BODY) {
-        if !is_json(get_header(rq, "Content-Type")) {
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        if !is_json(rq.header("Content-Type")) {
             return Err(text(415, msg::CONTENT_TYPE));
         }
         return Err(text(413, msg::TOO_LARGE));
     }
-    rq.as_reader()
+    rq.body()
         .take(MAX_BODY as u64 + 1)
         .read_to_end(&mut raw)
         .map_err(|_| text(400, msg::NO_BODY))?;
     let has_body = !raw.iter().all(u8::is_ascii_whitespace);
-    if has_body && !is_json(get_header(rq, "Content-Type")) {
+    if has_body && !is_json(rq.header("Content-Type")) {
         return Err(text(415, msg::CONTENT_TYPE));
     }
     if raw.len() > MAX_BODY {
@@ -338,13 +302,14 @@ fn handle_inner(state: &State, rq: &mut Request) -> Handled {
         state,
         body,
         query: parse_query(query),
+        peer: rq.peer(),
     };
-    match (*route, method) {
-        ("/kv", Method::Get) => kv_get(&call),
-        ("/kv", Method::Put) => kv_put(&call, false),
-        ("/kv", Method::Delete) => kv_delete(&call, false),
-        ("/kv/secret", Method::Put) => kv_put(&call, true),
-        ("/kv/secret", Method::Delete) => kv_delete(&call, true),
+    match (*route, method.as_str()) {
+        ("/kv", "GET") => kv_get(&call),
+        ("/kv", "PUT") => kv_put(&call, false),
+        ("/kv", "DELETE") => kv_delete(&call, false),
+        ("/kv/secret", "PUT") => kv_put(&call, true),
+        ("/kv/secret", "DELETE") => kv_delete(&call, true),
         ("/kv/keys", _) => kv_keys(&call),
         ("/demands", _) => Ok(json_reply(&hook.demands)),
         ("/semaphore/acquire", _) => sem_acquire(&call),
@@ -394,7 +359,7 @@ fn percent_decode(s: &str) -> String {
 impl Call<'_> {
     /// A string field of the body (`None` when absent, null or empty); another JSON type
     /// is a 400 `Invalid JSON format`.
-    fn field(&self, name: &str) -> Result<Option<String>, Reply> {
+    fn field(&self, name: &str) -> Result<Option<String>, Response> {
         match self.body.as_ref().and_then(|b| b.get(name)) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -404,7 +369,7 @@ impl Call<'_> {
     }
 
     /// A field from the body, or from the query string when the body is empty.
-    fn field_or_query(&self, name: &str) -> Result<Option<String>, Reply> {
+    fn field_or_query(&self, name: &str) -> Result<Option<String>, Response> {
         if self.body.is_some() {
             return self.field(name);
         }
@@ -416,7 +381,7 @@ impl Call<'_> {
             .filter(|v| !v.is_empty()))
     }
 
-    fn require_body(&self) -> Result<(), Reply> {
+    fn require_body(&self) -> Result<(), Response> {
         if self.body.is_none() {
             return Err(text(400, msg::NO_BODY));
         }
@@ -431,7 +396,7 @@ impl Call<'_> {
         self.hook.event == "health_check"
     }
 
-    fn internal(&self, what: &str, e: impl std::fmt::Display) -> Reply {
+    fn internal(&self, what: &str, e: impl std::fmt::Display) -> Response {
         if let Some(sink) = &self.hook.sink {
             let _ = sink.warning(&format!(
                 "hooks runtime API: {what} for job {} on {}: {e}",
@@ -450,7 +415,7 @@ impl Call<'_> {
     }
 }
 
-fn both(ns: Option<String>, key: Option<String>) -> Result<(String, String), Reply> {
+fn both(ns: Option<String>, key: Option<String>) -> Result<(String, String), Response> {
     match (ns, key) {
         (Some(n), Some(k)) => Ok((n, k)),
         _ => Err(text(400, msg::MISSING)),
@@ -558,7 +523,7 @@ fn kv_keys(c: &Call) -> Handled {
 }
 
 /// A number field (`capacity`, `timeout_seconds`); numeric strings are accepted too.
-fn number(c: &Call, name: &str) -> Result<Option<f64>, Reply> {
+fn number(c: &Call, name: &str) -> Result<Option<f64>, Response> {
     match c.body.as_ref().and_then(|b| b.get(name)) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
@@ -572,7 +537,7 @@ fn number(c: &Call, name: &str) -> Result<Option<f64>, Reply> {
     }
 }
 
-fn sem_name(c: &Call) -> Result<String, Reply> {
+fn sem_name(c: &Call) -> Result<String, Response> {
     c.field_or_query("name")?
         .ok_or_else(|| text(400, msg::MISSING))
 }
@@ -583,10 +548,11 @@ fn sem_acquire(c: &Call) -> Handled {
     let capacity = number(c, "capacity")?.map(|f| f.floor() as i64);
     let timeout = normalize_timeout(number(c, "timeout_seconds")?);
     let capacity = normalize_capacity(capacity).map_err(|_| text(409, msg::SEM_CONFLICT))?;
+    let gone = || c.peer.is_gone();
     match c
         .state
         .sems
-        .acquire(&c.scope(&name), &c.hook.alloc_id, capacity, timeout)
+        .acquire(&c.scope(&name), &c.hook.alloc_id, capacity, timeout, &gone)
     {
         Ok(()) => Ok(json_reply(&json!({
             "name": name,
@@ -596,6 +562,8 @@ fn sem_acquire(c: &Call) -> Handled {
         }))),
         Err(SemError::TimedOut) => Err(text(408, msg::SEM_TIMEOUT)),
         Err(SemError::Conflict) => Err(text(409, msg::SEM_CONFLICT)),
+        // The hook exited while its request waited (or its client went away).
+        Err(SemError::Cancelled) => Err(text(404, msg::BAD_ALLOCATION)),
     }
 }
 

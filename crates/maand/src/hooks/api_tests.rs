@@ -74,7 +74,7 @@ fn fixture() -> Fixture {
         kv.put(ns, k, v).unwrap();
     }
     Fixture {
-        api: Api::start().unwrap(),
+        api: Api::start(Timeouts::default()).unwrap(),
         kv: Arc::new(Mutex::new(kv)),
         _dir: dir,
     }
@@ -589,4 +589,141 @@ fn kv_failures_are_internal_errors() {
     )
     .err(500, msg::INTERNAL);
     assert_eq!(f.call("GET", "/demands", None).json(), json!([]));
+}
+
+/// Waits until semaphore `name` (job api, event cli) has `n` waiters (at most 10 s),
+/// asking as the running hook `alloc`.
+#[track_caller]
+fn wait_for_waiters(f: &Fixture, alloc: &str, name: &str, n: u64) {
+    let t = Instant::now();
+    loop {
+        let path = format!("/semaphore/status?name={name}");
+        let st = f
+            .call_as(alloc, "cli", "command_a", "GET", &path, None)
+            .json();
+        if st["waiting"] == n {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "{st}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn acquire(f: &Fixture, alloc: &str, name: &str, timeout_seconds: u64) -> Reply {
+    f.call_as(
+        alloc,
+        "cli",
+        "command_a",
+        "POST",
+        "/semaphore/acquire",
+        Some(json!({"name": name, "timeout_seconds": timeout_seconds})),
+    )
+}
+
+/// Issue 6: a hook that exits while it waits must lose its place in the queue; the slot
+/// used to be granted to it on the next release, and never released again.
+#[test]
+fn an_exited_waiter_is_cancelled_and_never_granted() {
+    let f = Arc::new(fixture());
+    let _a = f.register(ALLOC, "cli", "command_a");
+    let b = f.register(OTHER, "cli", "command_a");
+    assert_eq!(acquire(&f, ALLOC, "m", 5).status, 200);
+    let f2 = Arc::clone(&f);
+    let waiter = std::thread::spawn(move || {
+        let t = Instant::now();
+        let r = acquire(&f2, OTHER, "m", 15);
+        (r.status, r.body, t.elapsed())
+    });
+    wait_for_waiters(&f, ALLOC, "m", 1);
+    assert_eq!(f.api.unregister(b), Vec::<String>::new());
+    let (status, body, took) = waiter.join().unwrap();
+    assert_eq!(
+        (status, body.as_str()),
+        (404, format!("{}\n", msg::BAD_ALLOCATION).as_str())
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let st = f.call("GET", "/semaphore/status?name=m", None).json();
+    assert_eq!(
+        (&st["holders"], &st["waiting"]),
+        (&json!([ALLOC]), &json!(0))
+    );
+    f.call("POST", "/semaphore/release", Some(json!({"name": "m"})))
+        .is(200, "");
+    let st = f.call("GET", "/semaphore/status?name=m", None).json();
+    assert_eq!(st["holders"], json!([]));
+    assert_eq!(acquire(&f, ALLOC, "m", 1).status, 200);
+}
+
+/// Spec 07 §7.10: a waiter whose client disconnects is removed; the slot goes to the next
+/// live waiter.
+#[test]
+fn a_waiter_whose_client_disconnects_is_removed() {
+    let f = Arc::new(fixture());
+    let ids: Vec<String> = (0..3)
+        .map(|i| format!("00000000-0000-3000-8000-00000000000{i}"))
+        .collect();
+    let _regs: Vec<Registration> = ids
+        .iter()
+        .map(|id| f.register(id, "cli", "command_a"))
+        .collect();
+    assert_eq!(acquire(&f, &ids[0], "d", 5).status, 200);
+    // A client that sends its acquire and goes away without reading the answer.
+    let body = json!({"name": "d", "timeout_seconds": 30}).to_string();
+    let mut quitter = TcpStream::connect(("127.0.0.1", f.api.port())).unwrap();
+    write!(
+        quitter,
+        "POST /semaphore/acquire HTTP/1.1\r\nAuthorization: Bearer {}\r\nX-ALLOCATION-ID: {}\r\n\
+         EVENT: cli\r\nCOMMAND: command_a\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        f.api.token(),
+        ids[1],
+        body.len()
+    )
+    .unwrap();
+    wait_for_waiters(&f, &ids[0], "d", 1);
+    let (f2, live) = (Arc::clone(&f), ids[2].clone());
+    let waiter = std::thread::spawn(move || acquire(&f2, &live, "d", 30).status);
+    wait_for_waiters(&f, &ids[0], "d", 2);
+    drop(quitter);
+    wait_for_waiters(&f, &ids[0], "d", 1);
+    let release = f.call_as(
+        &ids[0],
+        "cli",
+        "command_a",
+        "POST",
+        "/semaphore/release",
+        Some(json!({"name": "d"})),
+    );
+    release.is(200, "");
+    assert_eq!(waiter.join().unwrap(), 200);
+    let st = f
+        .call_as(
+            &ids[0],
+            "cli",
+            "command_a",
+            "GET",
+            "/semaphore/status?name=d",
+            None,
+        )
+        .json();
+    assert_eq!(st["holders"], json!([ids[2]]));
+}
+
+/// The server applies the timeouts it was started with (spec: 10 s per request).
+#[test]
+fn a_request_that_never_completes_is_dropped() {
+    let api = Api::start(Timeouts {
+        request: Duration::from_millis(300),
+        idle: Duration::from_millis(300),
+    })
+    .unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", api.port())).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t = Instant::now();
+    s.write_all(b"GET /kv HTTP/1.1\r\nAuthorization: Bearer ")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 408 "), "{out}");
+    assert!(t.elapsed() < Duration::from_secs(10));
 }
