@@ -2,6 +2,7 @@
 //! itself (style guide: libraries never print); the CLI wires a [`ConsoleObserver`] and the
 //! bucket log writer, usually together through [`Tee`].
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +22,13 @@ pub trait Observer: Send + Sync {
     /// The process ended. `exit` is its exit code, `128 + signal` when it was killed by a
     /// signal, or `-1` when it could not be started.
     fn end(&self, target: &Target, exit: i32, duration: Duration);
+    /// `text` with every secret this observer knows masked. The transport runs child
+    /// output it puts into errors (the stderr tail of a failed command) through this, so a
+    /// secret that a command printed never reaches the terminal by way of an error message.
+    /// The default knows no secrets.
+    fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        Cow::Borrowed(text)
+    }
 }
 
 /// Drops everything.
@@ -77,6 +85,19 @@ impl Observer for Tee {
     }
     fn end(&self, target: &Target, exit: i32, duration: Duration) {
         self.0.iter().for_each(|o| o.end(target, exit, duration));
+    }
+    fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for o in &self.0 {
+            let masked = match o.redact(&out) {
+                Cow::Owned(s) => Some(s),
+                Cow::Borrowed(_) => None,
+            };
+            if let Some(s) = masked {
+                out = Cow::Owned(s);
+            }
+        }
+        out
     }
 }
 
@@ -178,5 +199,36 @@ mod tests {
             ConsoleObserver::format_line(&t, Stream::Stderr, "warn"),
             "10.0.0.1 ! warn"
         );
+    }
+
+    /// Masks one fixed word, like the bucket log observer masks registered secrets.
+    struct Masking(&'static str);
+
+    impl Observer for Masking {
+        fn begin(&self, _: &Target, _: &str) {}
+        fn line(&self, _: &Target, _: Stream, _: &str) {}
+        fn end(&self, _: &Target, _: i32, _: Duration) {}
+        fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+            if text.contains(self.0) {
+                Cow::Owned(text.replace(self.0, "[redacted]"))
+            } else {
+                Cow::Borrowed(text)
+            }
+        }
+    }
+
+    #[test]
+    fn tee_redacts_through_every_observer() {
+        assert!(matches!(NullObserver.redact("s3cret"), Cow::Borrowed(_)));
+        let tee = Tee(vec![
+            Arc::new(Masking("s3cret")),
+            Arc::new(NullObserver),
+            Arc::new(Masking("t0ken")),
+        ]);
+        assert_eq!(
+            tee.redact("pw=s3cret token=t0ken"),
+            "pw=[redacted] token=[redacted]"
+        );
+        assert!(matches!(tee.redact("nothing"), Cow::Borrowed(_)));
     }
 }

@@ -192,6 +192,11 @@ mod tests {
             SshSettings::for_bucket(Path::new("/b"), "agent", "/b/secrets/worker.key".into(), 22);
         assert_eq!(s.known_hosts, PathBuf::from("/b/secrets/known_hosts"));
         assert_eq!(s.connect_timeout_secs(), 10);
+        // Spec 12: masters outlive the process for 60 s by default.
+        assert_eq!(s.control_persist_secs, 60);
+        assert!(crate::ssh_options(&s).contains(&"ControlPersist=60".to_string()));
+        assert!(s.use_sudo);
+        assert_eq!(s.ssh_config, None);
         assert_eq!(s.known_hosts_pattern("10.0.0.1"), "10.0.0.1");
         let s = SshSettings {
             port: 2222,

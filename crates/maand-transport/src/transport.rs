@@ -2,6 +2,7 @@
 //! workers it reached (to close their masters) and which were checked for prerequisites.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +23,9 @@ use crate::{
 const PROBE_BUDGET: Duration = Duration::from_secs(30);
 /// How long after the connect timeout opening a master may still be authenticating.
 const MASTER_GRACE: Duration = Duration::from_secs(5);
+/// How long a closing master may take to unlink its socket before the control directory
+/// is left in place.
+const SOCKET_UNLINK_WAIT: Duration = Duration::from_secs(1);
 
 /// The process's handle on its workers. Share it by reference (it is `Sync`) across
 /// fan-out threads.
@@ -103,7 +107,11 @@ impl Transport {
             (exit, _) => Err(TransportError::CommandFailed {
                 worker,
                 exit,
-                stderr_tail: out.stderr_tail(TAIL_LINES),
+                stderr_tail: out
+                    .stderr_tail(TAIL_LINES)
+                    .iter()
+                    .map(|l| self.observer.redact(l).into_owned())
+                    .collect(),
             }),
         }
     }
@@ -225,24 +233,31 @@ impl Transport {
             .collect()
     }
 
-    /// Close the master of every contacted worker (`ssh -O exit`), in parallel. Needed with
-    /// `control_persist_secs = 0`, where OpenSSH would keep masters forever; also run on
-    /// drop in that case. Errors are ignored: a master that is already gone is fine.
-    pub fn close_masters(&self) {
+    /// Close the master of every contacted worker (`ssh -O exit`), in parallel, and return
+    /// how many answered (were running). Needed with `control_persist_secs = 0`, where
+    /// OpenSSH would keep masters forever; also run on drop in that case. Errors are
+    /// ignored: a master that is already gone is fine.
+    pub fn close_masters(&self) -> usize {
         let hosts: Vec<String> =
             std::mem::take(&mut *self.contacted.lock().unwrap_or_else(|e| e.into_inner()))
                 .into_iter()
                 .collect();
+        // The next command on these workers opens a master again.
+        self.gates.lock().unwrap_or_else(|e| e.into_inner()).clear();
         fan_out(hosts, 16, |host| {
-            if let Ok(argv) = control_exit_argv(&self.settings, host) {
-                let _ = Command::new(&argv[0])
+            control_exit_argv(&self.settings, host).is_ok_and(|argv| {
+                Command::new(&argv[0])
                     .args(&argv[1..])
                     .stdin(std::process::Stdio::null())
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
-                    .status();
-            }
-        });
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })
+        })
+        .into_iter()
+        .filter(|(_, closed)| *closed)
+        .count()
     }
 
     fn exec(
@@ -297,6 +312,9 @@ impl Transport {
             *state = Gate::Up;
             return Ok(());
         }
+        // Another maand process on this bucket may have removed the (then empty)
+        // directory since `new`.
+        ensure_control_dir(&self.settings.control_dir)?;
         let argv = master_argv(&self.settings, host)?;
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]);
@@ -355,11 +373,38 @@ enum Gate {
 }
 
 impl Drop for Transport {
+    /// With `control_persist_secs = 0`, close this process's masters. Then remove the
+    /// control directory when nothing is left in it (every bucket has its own, and empty
+    /// ones would pile up in `/tmp`); persisting masters keep it.
     fn drop(&mut self) {
+        let dir = &self.settings.control_dir;
         if self.settings.control_persist_secs == 0 {
-            self.close_masters();
+            let before = count_entries(dir);
+            let closed = self.close_masters();
+            // `ssh -O exit` returns once the master agreed to go; it unlinks its socket
+            // a moment later.
+            let until = Instant::now() + SOCKET_UNLINK_WAIT;
+            while closed > 0
+                && count_entries(dir) > before.saturating_sub(closed)
+                && Instant::now() < until
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
+        remove_control_dir_if_empty(dir);
     }
+}
+
+/// Entries in `dir` (0 when unreadable).
+fn count_entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+/// `rmdir` only: a directory that still holds a socket (a persisting master, maybe of
+/// another maand process on the same bucket) stays. A process that starts meanwhile
+/// re-creates the directory before it opens a master ([`Transport::ensure_master`]).
+fn remove_control_dir_if_empty(dir: &Path) {
+    let _ = std::fs::remove_dir(dir);
 }
 
 fn worker_of(target: &Target) -> Result<&str, TransportError> {
@@ -437,6 +482,34 @@ mod tests {
             "invalid target \"-\": a remote command needs a worker"
         );
         drop(t);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn drop_removes_the_control_dir_unless_something_is_left_in_it() {
+        let dir = std::env::temp_dir().join(format!("mt-cd-drop-{}", std::process::id()));
+        for persist in [0, 60] {
+            let settings = SshSettings {
+                control_dir: dir.join("cd"),
+                control_persist_secs: persist,
+                ..crate::ssh::tests::settings()
+            };
+            let t = Transport::new(settings.clone(), Arc::new(crate::NullObserver)).unwrap();
+            assert!(settings.control_dir.is_dir());
+            drop(t);
+            assert!(
+                !settings.control_dir.exists(),
+                "persist {persist}: empty dir left"
+            );
+            assert!(dir.is_dir(), "the parent stays");
+
+            // A socket of a master that still runs (here: any entry) keeps the directory.
+            let t = Transport::new(settings.clone(), Arc::new(crate::NullObserver)).unwrap();
+            std::fs::write(settings.control_dir.join("0123abcd"), "").unwrap();
+            drop(t);
+            assert!(settings.control_dir.join("0123abcd").exists());
+            std::fs::remove_dir_all(&settings.control_dir).unwrap();
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

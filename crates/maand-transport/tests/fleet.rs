@@ -388,6 +388,83 @@ fn failures_and_timeouts_carry_the_worker_and_stderr() {
     assert_eq!(out.exit, 2);
 }
 
+/// Masks one word, like the bucket log observer masks the secrets it was given.
+struct Masking(&'static str);
+
+impl Observer for Masking {
+    fn begin(&self, _: &Target, _: &str) {}
+    fn line(&self, _: &Target, _: Stream, _: &str) {}
+    fn end(&self, _: &Target, _: i32, _: Duration) {}
+    fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        text.replace(self.0, "[redacted]").into()
+    }
+}
+
+#[test]
+fn a_failed_command_error_masks_secrets_in_its_stderr() {
+    let Some(env) = env("a_failed_command_error_masks_secrets_in_its_stderr", 1) else {
+        return;
+    };
+    let t = Transport::new(env.settings.clone(), Arc::new(Masking("s3cret-pw"))).unwrap();
+    let h = env.fleet.host(0);
+    let err = t
+        .run_checked(
+            &target(&h),
+            &RemoteCommand::new("echo 'password is s3cret-pw' >&2; exit 3"),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("worker {h}: command failed (exit 3): password is [redacted]")
+    );
+}
+
+#[test]
+fn drop_closes_masters_and_removes_the_control_dir() {
+    let Some(env) = env("drop_closes_masters_and_removes_the_control_dir", 2) else {
+        return;
+    };
+    let dir = env.settings.control_dir.clone();
+    let t = transport(&env);
+    let targets: Vec<Target> = env.fleet.hosts().iter().map(|h| target(h)).collect();
+    for (_, r) in t.run_all(targets, 2, |_| RemoteCommand::new("true")) {
+        r.unwrap();
+    }
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        2,
+        "one socket per master"
+    );
+    drop(t);
+    assert!(
+        !dir.exists(),
+        "persist 0: masters closed, {} removed",
+        dir.display()
+    );
+
+    // A persisting master keeps the directory (and its socket) for the next process.
+    let settings = SshSettings {
+        control_persist_secs: 60,
+        ..env.settings.clone()
+    };
+    let t = Transport::new(settings, Arc::new(NullObserver)).unwrap();
+    t.run_checked(&target(&env.fleet.host(0)), &RemoteCommand::new("true"))
+        .unwrap();
+    drop(t);
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+    // The next process reuses it and, with persist 0, closes it and removes the directory.
+    let t = transport(&env);
+    t.run_checked(&target(&env.fleet.host(0)), &RemoteCommand::new("true"))
+        .unwrap();
+    assert_eq!(
+        env.fleet.accepted_logins(0),
+        2,
+        "the persisted master was reused"
+    );
+    drop(t);
+    assert!(!dir.exists());
+}
+
 #[test]
 fn prerequisites_are_reported_in_one_message() {
     let Some(mut env) = env("prerequisites_are_reported_in_one_message", 3) else {

@@ -7,7 +7,7 @@
 
 use crate::bucket::Bucket;
 use crate::error::{Error, Kind, Result};
-use crate::session::{transport_error, Session};
+use crate::session::{transport_error, worker_cause, Session};
 use crate::warnings::Warnings;
 use crate::workspace::units::{self, Unit};
 use crate::workspace::workers::{self, Worker};
@@ -176,14 +176,6 @@ pub fn parse_probe(stdout: &str) -> std::result::Result<Facts, String> {
     })
 }
 
-/// A transport error without its leading `worker <host>: `.
-fn cause(host: &str, e: &TransportError) -> String {
-    let s = e.to_string();
-    s.strip_prefix(&format!("worker {host}: "))
-        .map(str::to_string)
-        .unwrap_or(s)
-}
-
 /// Probes `hosts` with at most `concurrency` at once. Every probe must succeed; otherwise
 /// the error is `worker facts probe failed:` plus one `worker <host>: <error>` per failure.
 pub fn probe(
@@ -211,8 +203,7 @@ pub fn probe(
                 ));
             }
             for (host, why) in &report.unreachable {
-                let why = why.strip_prefix(&format!("worker {host}: ")).unwrap_or(why);
-                failures.push(format!("worker {host}: {why}"));
+                failures.push(format!("worker {host}: {}", worker_cause(host, why)));
             }
         }
         Err(e) => return Err(transport_error(e)),
@@ -231,9 +222,12 @@ pub fn probe(
     for (t, r) in results {
         let host = t.worker.unwrap_or_default();
         let found = match r {
-            Err(e) => Err(cause(&host, &e)),
+            Err(e) => Err(worker_cause(&host, &e.to_string()).to_string()),
             Ok(out) if out.exit != 0 => {
-                let tail = out.stderr_tail(3).join(" / ");
+                let tail = session
+                    .sink
+                    .redact(&out.stderr_tail(3).join(" / "))
+                    .into_owned();
                 Err(if tail.is_empty() {
                     format!("probe failed (exit {})", out.exit)
                 } else {

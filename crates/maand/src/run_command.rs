@@ -4,7 +4,7 @@
 use crate::bucket::Bucket;
 use crate::catalog::workers::WorkerRow;
 use crate::error::{Error, Kind, Result};
-use crate::session::{transport_error, Session};
+use crate::session::{transport_error, worker_cause, Session};
 use maand_transport::{RemoteCommand, Target, TransportError};
 use std::collections::BTreeMap;
 
@@ -60,14 +60,18 @@ pub fn compose(bucket_id: &str, worker_ip: &str, worker_dir: &str, script: &str)
     )
 }
 
-/// One worker's failure line.
+/// One worker's failure line; `Err` is the transport's message, which may repeat the
+/// worker's name in front.
 pub fn failure_line(worker: &str, outcome: &std::result::Result<i32, String>) -> Option<String> {
     match outcome {
         Ok(0) => None,
         Ok(124) => Some(format!("worker {worker}: timed out")),
         Ok(255) => Some(format!("worker {worker}: ssh connection failed")),
         Ok(n) => Some(format!("worker {worker}: command failed (exit {n})")),
-        Err(e) => Some(format!("worker {worker}: ssh connection failed: {e}")),
+        Err(e) => Some(format!(
+            "worker {worker}: ssh connection failed: {}",
+            worker_cause(worker, e)
+        )),
     }
 }
 
@@ -133,10 +137,7 @@ pub fn run(
             })
             .collect();
         for h in chunk.iter().filter(|h| unreachable.contains_key(*h)) {
-            failures.push(format!(
-                "worker {h}: ssh connection failed: {}",
-                unreachable[h]
-            ));
+            failures.extend(failure_line(h, &Err(unreachable[h].clone())));
         }
         if !failures.is_empty() {
             return Err(Error::bare(Kind::Input, failures.join("\n")));
@@ -173,6 +174,15 @@ mod tests {
         assert_eq!(
             failure_line("w", &Ok(3)).unwrap(),
             "worker w: command failed (exit 3)"
+        );
+        // The transport's own `worker w: ` is not repeated.
+        assert_eq!(
+            failure_line(
+                "w",
+                &Err("worker w: ssh: connect to host w port 22: Connection refused".into())
+            )
+            .unwrap(),
+            "worker w: ssh connection failed: ssh: connect to host w port 22: Connection refused"
         );
     }
 }

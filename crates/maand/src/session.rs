@@ -4,8 +4,11 @@
 
 use crate::bucket::Bucket;
 use crate::error::{Error, Kind, Result};
+use crate::kv::policy::is_secret_namespace;
+use crate::kv::KvStore;
 use maand_logs::{CommandCtx, LogFormat, LogSink, Progress, Recorder, Stream as LogStream};
 use maand_transport::{Observer, SshSettings, Stream, Target, Transport, TransportError};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +35,10 @@ impl Observer for LogObserver {
     fn end(&self, t: &Target, exit: i32, duration: Duration) {
         self.0.end(&ctx(t), exit, duration);
     }
+
+    fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.0.sink().redact(text)
+    }
 }
 
 pub struct Session {
@@ -43,6 +50,33 @@ pub struct Session {
 /// Maps transport failures to the one error type users see.
 pub fn transport_error(e: TransportError) -> Error {
     Error::bare(Kind::Input, e.to_string())
+}
+
+/// A transport message about `host` without its leading `worker <host>: `, for callers
+/// that put their own `worker <host>: …` in front.
+pub fn worker_cause<'a>(host: &str, message: &'a str) -> &'a str {
+    message
+        .strip_prefix(&format!("worker {host}: "))
+        .unwrap_or(message)
+}
+
+/// Registers every live secret of the bucket's KV with the run log, so that output which
+/// repeats one (a Makefile that `cat`s a rendered template, a `run_command`) is masked in
+/// the log files and on the terminal. Secrets written later in the run are registered
+/// where they are written (hooks runtime API). Best effort: a bucket whose KV cannot be
+/// read (no catalog, no key) cannot render secrets either.
+fn register_kv_secrets(bucket: &Bucket, sink: &LogSink) {
+    let Ok(cat) = bucket.catalog() else { return };
+    let Ok(kv) = KvStore::load(cat.conn(), bucket.kv_key_path()) else {
+        return;
+    };
+    for ns in kv.namespaces().filter(|ns| is_secret_namespace(ns)) {
+        for key in kv.keys(ns) {
+            if let Ok(Some(value)) = kv.get(ns, &key) {
+                sink.add_secret(&value);
+            }
+        }
+    }
 }
 
 /// SSH settings of a bucket from its `maand.conf`.
@@ -67,6 +101,7 @@ impl Session {
         let (format, warning) = LogFormat::parse(&bucket.conf.log_format);
         let sink = LogSink::open(bucket.logs(), &maand_logs::new_run_id(), command, format)
             .map_err(|e| Error::bare(Kind::Io, e.to_string()))?;
+        register_kv_secrets(bucket, &sink);
         let sink = Arc::new(sink);
         let progress = Progress::new(units).with_redactor(sink.redactor());
         if let Some(w) = warning {

@@ -209,6 +209,24 @@ mod tests {
     }
 
     #[test]
+    fn spec_12_transport_defaults() {
+        let c = MaandConf::default();
+        // Masters outlive the process for 60 s (spec 12), so `deploy` then `job status`
+        // reuses the connections.
+        assert_eq!(c.ssh_control_persist, 60);
+        assert_eq!(c.ssh_connect_timeout, 10);
+        assert_eq!(c.command_timeout, 600);
+        assert_eq!(c.parallelism, 16);
+        let mut w = Warnings::default();
+        assert_eq!(
+            MaandConf::parse("", &mut w).unwrap().ssh_control_persist,
+            60
+        );
+        let c = MaandConf::parse("ssh_control_persist = -5", &mut w).unwrap();
+        assert_eq!(c.ssh_control_persist, 0);
+    }
+
+    #[test]
     fn values_and_fallbacks() {
         let mut w = Warnings::default();
         let c = MaandConf::parse(

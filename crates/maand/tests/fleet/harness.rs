@@ -98,4 +98,92 @@ impl FleetBucket {
     pub fn logins(&self, i: usize) -> usize {
         self.fleet.accepted_logins(i)
     }
+
+    /// Sets `key = value` (TOML text) in `maand.conf`, replacing an earlier line of it.
+    pub fn set_conf(&self, key: &str, value: &str) {
+        let mut text: String = self
+            .read("maand.conf")
+            .lines()
+            .filter(|l| l.split('=').next().map(str::trim) != Some(key))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        text.push_str(&format!("{key} = {value}\n"));
+        self.write("maand.conf", text);
+    }
+
+    /// The SSH settings `maand` derives from this bucket's `maand.conf` (as the fleet
+    /// configures it): the same control directory and socket names.
+    pub fn ssh_settings(&self) -> maand_transport::SshSettings {
+        let mut s = maand_transport::SshSettings::for_bucket(
+            self.root(),
+            "root",
+            self.path("secrets/worker.key"),
+            self.fleet.port(),
+        );
+        s.use_sudo = false;
+        s.connect_timeout = std::time::Duration::from_secs(3);
+        s
+    }
+
+    /// Every file under `logs/` (recursively, sorted), with its text.
+    pub fn log_files(&self) -> Vec<(PathBuf, String)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    out.push((p, text));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.path("logs"), &mut out);
+        out.sort();
+        out
+    }
+}
+
+/// Closes, when dropped (also on a failed assertion), the masters a test left persisting
+/// (`ssh -O exit`), so no ssh process outlives the test.
+pub struct CloseMasters {
+    pub settings: maand_transport::SshSettings,
+    pub hosts: Vec<String>,
+}
+
+impl CloseMasters {
+    /// Is a master for `host` running (`ssh -O check`)?
+    pub fn alive(&self, host: &str) -> bool {
+        let argv = maand_transport::control_check_argv(&self.settings, host).unwrap();
+        Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// `ssh -O exit` for every host; true when some master answered.
+    pub fn close(&self) -> bool {
+        let mut closed = false;
+        for h in &self.hosts {
+            let argv = maand_transport::control_exit_argv(&self.settings, h).unwrap();
+            closed |= Command::new(&argv[0])
+                .args(&argv[1..])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+        }
+        closed
+    }
+}
+
+impl Drop for CloseMasters {
+    fn drop(&mut self) {
+        self.close();
+    }
 }

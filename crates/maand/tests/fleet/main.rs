@@ -5,4 +5,7 @@
 mod collect_facts;
 mod harness;
 mod health_check;
+mod logs;
 mod run_command;
+mod secrets;
+mod transport;

@@ -123,11 +123,15 @@ fn dead_worker_fails_fast_with_its_name() {
         "connect timeout 3 s + margin, took {:?}",
         out.took
     );
-    out.has(&format!("worker {dead}: ssh connection failed"))
-        .has(&format!(
-            "connect to host {dead} port 2222: Connection refused"
-        ))
-        .lacks(&format!("worker {h0}:"));
+    // One line, the worker named once, then OpenSSH's own words.
+    assert_eq!(
+        out.count_line(&format!(
+            "error: worker {dead}: ssh connection failed: ssh: connect to host {dead} port 2222: Connection refused"
+        )),
+        1,
+        "{out:#?}"
+    );
+    out.lacks(&format!("worker {h0}:"));
     for h in [&h0, &h1] {
         assert_eq!(out.count_line(&format!("{h} | alive")), 1, "{out:#?}");
     }
@@ -145,4 +149,63 @@ fn dead_worker_fails_fast_with_its_name() {
     for h in [&h0, &h1] {
         assert_eq!(out.count_line(&format!("{h} | alive")), 1, "{out:#?}");
     }
+}
+
+#[test]
+fn input_errors_command_sh_fallback_and_remote_timeout() {
+    let Some(b) = built("input_errors_command_sh_fallback_and_remote_timeout", 2) else {
+        return;
+    };
+    let (h0, h1) = (b.host(0), b.host(1));
+    let before = b.logins(0);
+    for c in ["0", "-2"] {
+        b.maand(&["run_command", "true", "-c", c])
+            .failed()
+            .has("batch size (-c) must be at least 1");
+    }
+    // No argument (or a blank one) and no workspace/command.sh.
+    for args in [&["run_command"][..], &["run_command", "  "][..]] {
+        b.maand(args)
+            .failed()
+            .has("command argument or workspace/command.sh is required");
+    }
+    b.write("workspace/command.sh", " \n\t\n");
+    b.maand(&["run_command"]).failed().has("command is empty");
+    b.maand(&["run_command", "true", "-l", "nope"])
+        .failed()
+        .has("no workers matched the selection");
+    assert_eq!(b.logins(0), before, "input errors contact no worker");
+
+    // The fallback: workspace/command.sh, verbatim, when the argument is absent or blank.
+    b.write(
+        "workspace/command.sh",
+        "#!/bin/bash\necho \"from file on $WORKER_IP\"\n",
+    );
+    for args in [&["run_command"][..], &["run_command", " "][..]] {
+        let out = b.maand(args).ok();
+        for h in [&h0, &h1] {
+            assert_eq!(
+                out.count_line(&format!("{h} | from file on {h}")),
+                1,
+                "{out:#?}"
+            );
+        }
+    }
+    // An argument wins over the file.
+    b.maand(&["run_command", "echo arg"])
+        .ok()
+        .lacks("from file");
+
+    // command_timeout bounds the script on the worker: `timeout` exits 124.
+    b.set_conf("command_timeout", "1");
+    let out = b
+        .maand(&["run_command", "echo started; sleep 30", "-w", &h0])
+        .failed();
+    assert_eq!(out.count_line(&format!("{h0} | started")), 1, "{out:#?}");
+    assert_eq!(
+        out.count_line(&format!("error: worker {h0}: timed out")),
+        1,
+        "{out:#?}"
+    );
+    assert!(out.took < Duration::from_secs(10), "took {:?}", out.took);
 }
