@@ -44,9 +44,9 @@ fn latin1(b: &TestBucket, rel: &str, from: &str, to: &[u8]) {
     let at = text
         .find(from)
         .unwrap_or_else(|| panic!("{from:?} not in {rel}"));
-    let mut bytes = text[..at].as_bytes().to_vec();
+    let mut bytes = text.as_bytes()[..at].to_vec();
     bytes.extend_from_slice(to);
-    bytes.extend_from_slice(text[at + from.len()..].as_bytes());
+    bytes.extend_from_slice(&text.as_bytes()[at + from.len()..]);
     b.write(rel, bytes);
 }
 

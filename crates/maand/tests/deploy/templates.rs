@@ -48,7 +48,7 @@ fn template_error_fails_only_its_job() {
         "{out:#?}"
     );
     assert_eq!(out.count_line("  good: deployed"), 1, "{out:#?}");
-    for i in 0..2 {
+    for (i, shown) in preview.iter().enumerate() {
         // Nothing of bad reached the worker: no tree, no lifecycle target.
         assert!(
             !b.on_worker(i, "jobs/bad").exists(),
@@ -59,7 +59,7 @@ fn template_error_fails_only_its_job() {
         // good rolled out, its file exactly as render showed it before the deploy.
         assert_eq!(b.targets(i, "good"), ["start"]);
         assert_eq!(b.rollout("good", i), "promoted");
-        assert_eq!(b.worker_file(i, "jobs/good/app.conf"), preview[i]);
+        assert_eq!(&b.worker_file(i, "jobs/good/app.conf"), shown);
         assert!(!b.on_worker(i, "jobs/good/app.conf.tpl").exists());
     }
     // The deploy ran as update_seq 1, the number render showed beforehand.
