@@ -67,7 +67,7 @@ pub fn worker_cause<'a>(host: &str, message: &'a str) -> &'a str {
 /// read (no catalog, no key) cannot render secrets either.
 fn register_kv_secrets(bucket: &Bucket, sink: &LogSink) {
     let Ok(cat) = bucket.catalog() else { return };
-    let Ok(kv) = KvStore::load(cat.conn(), bucket.kv_key_path()) else {
+    let Ok(kv) = KvStore::load_secrets(cat.conn(), bucket.kv_key_path()) else {
         return;
     };
     for ns in kv.namespaces().filter(|ns| is_secret_namespace(ns)) {

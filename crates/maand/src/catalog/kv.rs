@@ -35,6 +35,26 @@ pub fn latest(conn: &Connection) -> Result<Vec<KvRow>> {
     Ok(rows)
 }
 
+/// [`latest`] for the namespaces starting with `prefix` only: a range of the primary key,
+/// so a caller that needs one family of namespaces (the secrets) reads none of the others'
+/// values.
+pub fn latest_with_prefix(conn: &Connection, prefix: &str) -> Result<Vec<KvRow>> {
+    let mut end = prefix.to_string();
+    // The first string after every `prefix…`: its last character, incremented.
+    if let Some(last) = end.pop() {
+        end.push(char::from_u32(last as u32 + 1).unwrap_or(char::MAX));
+    }
+    let mut st = conn.prepare(
+        "SELECT namespace, key, value, MAX(version), created_date, deleted FROM key_value
+         WHERE namespace >= ?1 AND namespace < ?2
+         GROUP BY namespace, key ORDER BY namespace, key",
+    )?;
+    let rows = st
+        .query_map(params![prefix, end], row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// Every row (tests and history inspection).
 pub fn all(conn: &Connection) -> Result<Vec<KvRow>> {
     let mut st = conn.prepare(

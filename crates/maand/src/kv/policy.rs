@@ -78,8 +78,11 @@ impl Reader {
 
 /// Secret namespaces are encrypted at rest and masked in listings.
 pub fn is_secret_namespace(ns: &str) -> bool {
-    ns.starts_with("secrets/job/")
+    ns.starts_with(SECRET_PREFIX)
 }
+
+/// Every secret namespace starts with this.
+pub const SECRET_PREFIX: &str = "secrets/job/";
 
 #[cfg(test)]
 mod tests {

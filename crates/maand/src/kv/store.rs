@@ -2,7 +2,7 @@
 //! memory, persist one new version per changed entry at a persist point.
 
 use super::crypto::KvKey;
-use super::policy::is_secret_namespace;
+use super::policy::{is_secret_namespace, SECRET_PREFIX};
 use crate::catalog::kv as sql;
 use crate::error::{Error, Kind, Result};
 use rusqlite::Connection;
@@ -41,12 +41,25 @@ pub struct KvStore {
 impl KvStore {
     /// Loads the current row of every entry (live or tombstoned).
     pub fn load(conn: &Connection, key_path: PathBuf) -> Result<KvStore> {
+        Ok(Self::from_rows(sql::latest(conn)?, key_path))
+    }
+
+    /// Loads the secret namespaces only (`secrets/job/…`): what a command needs to mask
+    /// secrets in its output without reading the whole store.
+    pub fn load_secrets(conn: &Connection, key_path: PathBuf) -> Result<KvStore> {
+        Ok(Self::from_rows(
+            sql::latest_with_prefix(conn, SECRET_PREFIX)?,
+            key_path,
+        ))
+    }
+
+    fn from_rows(rows: Vec<sql::KvRow>, key_path: PathBuf) -> KvStore {
         let mut store = KvStore {
             entries: BTreeMap::new(),
             key_path,
             key: OnceLock::new(),
         };
-        for row in sql::latest(conn)? {
+        for row in rows {
             let state = State {
                 value: row.value,
                 deleted: row.deleted,
@@ -60,7 +73,7 @@ impl KvStore {
                 },
             );
         }
-        Ok(store)
+        store
     }
 
     /// An empty session (tests, fresh buckets).
@@ -363,6 +376,28 @@ mod tests {
             wrong.get("secrets/job/api", "pw").unwrap_err().to_string(),
             "failed to decrypt kv value"
         );
+    }
+
+    #[test]
+    fn load_secrets_reads_only_the_secret_namespaces() {
+        let (_d, cat, mut kv) = setup();
+        kv.put("secrets/job/api", "pw", "hunter2").unwrap();
+        kv.put("secrets/job/db", "gone", "x1").unwrap();
+        kv.put("secrets/jobs", "k", "not a secret namespace").unwrap();
+        kv.put("vars/job/api", "k", "v").unwrap();
+        kv.persist(cat.conn(), 1).unwrap();
+        assert!(kv.delete("secrets/job/db", "gone"));
+        kv.persist(cat.conn(), 2).unwrap();
+        let secrets = KvStore::load_secrets(cat.conn(), kv.key_path.clone()).unwrap();
+        assert_eq!(
+            secrets.namespaces().collect::<Vec<_>>(),
+            ["secrets/job/api", "secrets/job/db"]
+        );
+        assert_eq!(
+            secrets.get("secrets/job/api", "pw").unwrap().as_deref(),
+            Some("hunter2")
+        );
+        assert_eq!(secrets.get("secrets/job/db", "gone").unwrap(), None);
     }
 
     /// Spec 04 §13 item 17, and the same result as the table-scanning SQL trim.
