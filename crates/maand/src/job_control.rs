@@ -215,7 +215,12 @@ fn run_job(
         });
         let errors: Vec<String> = results
             .into_iter()
-            .filter_map(|(ip, r)| r.err().map(|e| format!("{ip}: {e}")))
+            .filter_map(|(ip, r)| {
+                r.err().map(|e| {
+                    let e = e.to_string();
+                    format!("{ip}: {}", crate::session::worker_cause(&ip, &e))
+                })
+            })
             .collect();
         if !errors.is_empty() {
             return Some(format!(

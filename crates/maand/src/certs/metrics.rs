@@ -111,10 +111,11 @@ pub fn push_after_deploy(
     kv: &KvStore,
     session: &Session,
 ) {
-    let log = |job: &str, result: &str, detail: &str| {
+    // Spec 09's event table: `reason` is ok/skipped/failed, `msg` the detail.
+    let log = |job: &str, reason: &str, msg: &str| {
         let _ = session.sink.event(
             "cert_metrics_push",
-            &[("job", job), ("result", result), ("reason", detail)],
+            &[("job", job), ("reason", reason), ("msg", msg)],
         );
     };
     let servers: Vec<String> = match catalog_content(conn) {

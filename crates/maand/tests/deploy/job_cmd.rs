@@ -54,7 +54,9 @@ fn job_commands_and_sync_check() {
     b.mark(0, "api", "fail_restart");
     let before = b.targets(1, "api").len();
     let out = b.maand(&["job", "restart", "api"]).failed();
-    out.has(&format!("job api target restart failed: {h0}: "));
+    out.has(&format!(
+        "job api target restart failed: {h0}: command failed (exit "
+    ));
     assert_eq!(b.targets(1, "api").len(), before, "second batch skipped");
     b.unmark(0, "api", "fail_restart");
 

@@ -215,7 +215,7 @@ fn monitoring_example_scrapes_alerts_reloads_and_receives_cert_metrics() {
     let log = std::fs::read_to_string(b.path("logs/maand.log")).unwrap_or_default();
     assert!(
         log.lines()
-            .any(|l| l.contains("cert_metrics_push") && l.contains("result=ok")),
+            .any(|l| l.contains("cert_metrics_push") && l.contains("reason=ok")),
         "{log}"
     );
     b.wait_for(30, "maand_cert_not_after_seconds series", || {
