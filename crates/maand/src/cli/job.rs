@@ -42,7 +42,7 @@ enum Action {
         #[arg(long)]
         target: String,
     },
-    /// Scaffold workspace/jobs/<job>/ (manifest.json and Makefile); touches no catalog.
+    /// Scaffold workspace/jobs/<job>/ (manifest.json and Makefile); writes no catalog.
     Create {
         job: String,
         /// Selectors written into the manifest, comma-separated.
@@ -113,10 +113,9 @@ fn lifecycle(bucket: &bucket::Bucket, l: Lifecycle, target: &str) -> Result<i32>
 fn scaffold(explicit: Option<&Path>, action: Action) -> Result<i32> {
     match action {
         Action::Create { job, selectors } => {
-            let mut warnings = crate::warnings::Warnings::default();
-            let root = bucket::find_root(explicit)?;
-            bucket::Bucket::open(root.clone(), &mut warnings)?;
-            warnings.emit();
+            // The schema check too: a bucket behind this maand gets `run maand init` first,
+            // as for every command but init.
+            let root = super::open(explicit)?.root;
             if !is_job_name(&job) {
                 return Err(Error::new(
                     Kind::InvalidJob,

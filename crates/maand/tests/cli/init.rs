@@ -171,9 +171,22 @@ fn old_schema_requires_init() {
         &["info"],
         &["cat", "workers"],
         &["cat", "kv"],
+        &["cat", "deployments"],
+        &["deploy"],
+        &["deploy", "--dry-run"],
+        &["render", "api"],
+        &["gc"],
+        &["job", "create", "api"],
+        &["job", "status", "api"],
+        &["hooks", "command_x"],
+        &["health_check"],
+        &["run_command", "true"],
+        &["collect", "facts"],
     ] {
         assert_eq!(b.fail(args), expected, "{args:?}");
     }
+    // Nothing was written on the way: `job create` refused before creating its directory.
+    assert!(!b.path("workspace/jobs/api").exists());
     b.ok(&["init"]);
     assert_eq!(
         b.ok(&["build"]),
