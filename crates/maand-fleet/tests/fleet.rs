@@ -187,7 +187,10 @@ fn faults_kill_freeze_restart_read_only() {
 #[test]
 fn the_binary_starts_reports_and_stops_a_detached_fleet() {
     if let Some(reason) = Fleet::unsupported_reason() {
-        maand_fleet::skip("the_binary_starts_reports_and_stops_a_detached_fleet", &reason);
+        maand_fleet::skip(
+            "the_binary_starts_reports_and_stops_a_detached_fleet",
+            &reason,
+        );
         return;
     }
     let state = tempfile::tempdir().unwrap();

@@ -198,9 +198,7 @@ fn overrides() -> BTreeMap<String, Expected> {
         let fields: Vec<&str> = line.split('\t').collect();
         let expected = match fields.as_slice() {
             [_, "out", out] => Expected::Out(unescape(out)),
-            [_, "err", class, fragment] => {
-                Expected::ErrFragment(kind(class), unescape(fragment))
-            }
+            [_, "err", class, fragment] => Expected::ErrFragment(kind(class), unescape(fragment)),
             _ => panic!("bad override line: {line:?}"),
         };
         map.insert(fields[0].to_string(), expected);

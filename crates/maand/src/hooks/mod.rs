@@ -36,4 +36,3 @@ pub use runner::{default_concurrency, Cause, EventCall, Failure, HookError, Runt
 pub const MAAND_PY: &str = include_str!("assets/maand.py");
 /// The Bun helper, staged as `_modules/maand.ts`.
 pub const MAAND_TS: &str = include_str!("assets/maand.ts");
-

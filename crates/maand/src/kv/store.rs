@@ -383,7 +383,8 @@ mod tests {
         let (_d, cat, mut kv) = setup();
         kv.put("secrets/job/api", "pw", "hunter2").unwrap();
         kv.put("secrets/job/db", "gone", "x1").unwrap();
-        kv.put("secrets/jobs", "k", "not a secret namespace").unwrap();
+        kv.put("secrets/jobs", "k", "not a secret namespace")
+            .unwrap();
         kv.put("vars/job/api", "k", "v").unwrap();
         kv.persist(cat.conn(), 1).unwrap();
         assert!(kv.delete("secrets/job/db", "gone"));
