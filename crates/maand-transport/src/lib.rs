@@ -49,4 +49,4 @@ pub use ssh::{
     control_check_argv, control_exit_argv, destination, ssh_argv, ssh_options, validate_host,
 };
 pub use target::{Stream, Target};
-pub use transport::Transport;
+pub use transport::{exit_master, master_running, Transport};

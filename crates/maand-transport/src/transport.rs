@@ -244,20 +244,10 @@ impl Transport {
                 .collect();
         // The next command on these workers opens a master again.
         self.gates.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        fan_out(hosts, 16, |host| {
-            control_exit_argv(&self.settings, host).is_ok_and(|argv| {
-                Command::new(&argv[0])
-                    .args(&argv[1..])
-                    .stdin(std::process::Stdio::null())
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            })
-        })
-        .into_iter()
-        .filter(|(_, closed)| *closed)
-        .count()
+        fan_out(hosts, 16, |host| exit_master(&self.settings, host))
+            .into_iter()
+            .filter(|(_, closed)| *closed)
+            .count()
     }
 
     fn exec(
@@ -308,7 +298,7 @@ impl Transport {
             Gate::DownSince(t) if t.elapsed() < self.settings.connect_timeout => return Ok(()),
             _ => {}
         }
-        if self.master_alive(host) {
+        if master_running(&self.settings, host) {
             *state = Gate::Up;
             return Ok(());
         }
@@ -345,20 +335,26 @@ impl Transport {
             }
         }
     }
+}
 
-    /// Is a master for `host` running (`ssh -O check`, local only)?
-    fn master_alive(&self, host: &str) -> bool {
-        let Ok(argv) = control_check_argv(&self.settings, host) else {
-            return false;
-        };
-        Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
+/// `ssh -O check`: is a master for `host` running? Local only: it asks the control socket.
+pub fn master_running(settings: &SshSettings, host: &str) -> bool {
+    control_check_argv(settings, host).is_ok_and(|argv| control_succeeds(&argv))
+}
+
+/// `ssh -O exit`: closes the master for `host`; true when one was running.
+pub fn exit_master(settings: &SshSettings, host: &str) -> bool {
+    control_exit_argv(settings, host).is_ok_and(|argv| control_succeeds(&argv))
+}
+
+fn control_succeeds(argv: &[String]) -> bool {
+    Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// What this process knows about a worker's master.

@@ -488,16 +488,22 @@ fn semaphores_over_http() {
     assert_eq!(st["holders"], json!([]));
 }
 
-#[test]
-fn capacity_and_fifo() {
-    let f = Arc::new(fixture());
-    let ids: Vec<String> = (0..4)
+/// `n` allocations of `command_a`, each with a `cli` hook running.
+fn running_hooks(f: &Fixture, n: usize) -> (Vec<String>, Vec<Registration>) {
+    let ids: Vec<String> = (0..n)
         .map(|i| format!("00000000-0000-3000-8000-00000000000{i}"))
         .collect();
-    let _regs: Vec<Registration> = ids
+    let regs = ids
         .iter()
         .map(|id| f.register(id, "cli", "command_a"))
         .collect();
+    (ids, regs)
+}
+
+#[test]
+fn capacity_and_fifo() {
+    let f = Arc::new(fixture());
+    let (ids, _regs) = running_hooks(&f, 4);
     let acq = |f: &Fixture, id: &str| {
         f.call_as(
             id,
@@ -659,13 +665,7 @@ fn an_exited_waiter_is_cancelled_and_never_granted() {
 #[test]
 fn a_waiter_whose_client_disconnects_is_removed() {
     let f = Arc::new(fixture());
-    let ids: Vec<String> = (0..3)
-        .map(|i| format!("00000000-0000-3000-8000-00000000000{i}"))
-        .collect();
-    let _regs: Vec<Registration> = ids
-        .iter()
-        .map(|id| f.register(id, "cli", "command_a"))
-        .collect();
+    let (ids, _regs) = running_hooks(&f, 3);
     assert_eq!(acquire(&f, &ids[0], "d", 5).status, 200);
     // A client that sends its acquire and goes away without reading the answer.
     let body = json!({"name": "d", "timeout_seconds": 30}).to_string();

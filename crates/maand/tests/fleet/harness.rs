@@ -155,28 +155,14 @@ pub struct CloseMasters {
 impl CloseMasters {
     /// Is a master for `host` running (`ssh -O check`)?
     pub fn alive(&self, host: &str) -> bool {
-        let argv = maand_transport::control_check_argv(&self.settings, host).unwrap();
-        Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        maand_transport::master_running(&self.settings, host)
     }
 
     /// `ssh -O exit` for every host; true when some master answered.
     pub fn close(&self) -> bool {
         let mut closed = false;
         for h in &self.hosts {
-            let argv = maand_transport::control_exit_argv(&self.settings, h).unwrap();
-            closed |= Command::new(&argv[0])
-                .args(&argv[1..])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
+            closed |= maand_transport::exit_master(&self.settings, h);
         }
         closed
     }

@@ -86,16 +86,10 @@ fn hostname_on_four_workers_one_login_each() {
     };
     let before: Vec<usize> = (0..4).map(|i| b.logins(i)).collect();
     let out = b.maand(&["run_command", "hostname", "-c", "4"]).ok();
-    let host = String::from_utf8(
-        std::process::Command::new("hostname")
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let host = local_hostname();
     for (i, before) in before.iter().enumerate() {
         assert_eq!(
-            out.count_line(&format!("{} | {}", b.host(i), host.trim())),
+            out.count_line(&format!("{} | {}", b.host(i), host)),
             1,
             "{out:#?}"
         );
@@ -133,15 +127,9 @@ fn dead_worker_fails_fast_with_its_name() {
         "{out:#?}"
     );
     out.lacks(&format!("worker {h0}:"));
-    let host = String::from_utf8(
-        std::process::Command::new("hostname")
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let host = local_hostname();
     for i in 0..3 {
-        let line = format!("{} | {}", b.host(i), host.trim());
+        let line = format!("{} | {}", b.host(i), host);
         assert_eq!(out.count_line(&line), 1, "{out:#?}");
     }
     // Leaving the dead worker out, the others run.
@@ -217,4 +205,10 @@ fn input_errors_command_sh_fallback_and_remote_timeout() {
         "{out:#?}"
     );
     assert!(out.took < Duration::from_secs(10), "took {:?}", out.took);
+}
+
+/// This machine's host name: the fleet's workers share it (one UTS namespace).
+fn local_hostname() -> String {
+    let out = std::process::Command::new("hostname").output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
