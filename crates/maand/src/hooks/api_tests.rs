@@ -405,16 +405,7 @@ fn semaphores_over_http() {
     let f = Arc::new(fixture());
     let _a = f.register(ALLOC, "cli", "command_a");
     let b = f.register(OTHER, "cli", "command_a");
-    let acq = |alloc: &str, body: Value| {
-        f.call_as(
-            alloc,
-            "cli",
-            "command_a",
-            "POST",
-            "/semaphore/acquire",
-            Some(body),
-        )
-    };
+    let acq = |alloc: &str, body: Value| acquire_with(&f, alloc, body);
     acq(ALLOC, json!({})).err(400, msg::MISSING);
     f.call("GET", "/semaphore/status", None)
         .err(400, msg::MISSING);
@@ -616,13 +607,22 @@ fn wait_for_waiters(f: &Fixture, alloc: &str, name: &str, n: u64) {
 }
 
 fn acquire(f: &Fixture, alloc: &str, name: &str, timeout_seconds: u64) -> Reply {
+    acquire_with(
+        f,
+        alloc,
+        json!({"name": name, "timeout_seconds": timeout_seconds}),
+    )
+}
+
+/// `POST /semaphore/acquire` by `alloc`'s `cli` hook of `command_a`.
+fn acquire_with(f: &Fixture, alloc: &str, body: Value) -> Reply {
     f.call_as(
         alloc,
         "cli",
         "command_a",
         "POST",
         "/semaphore/acquire",
-        Some(json!({"name": name, "timeout_seconds": timeout_seconds})),
+        Some(body),
     )
 }
 
