@@ -45,8 +45,15 @@ pub fn run(bucket: &Bucket, args: Args) -> Result<i32> {
     }
 }
 
-/// `collect facts`: probe, print the changes, then write (under the bucket lock) and build.
+/// `collect facts`: probe, print the changes, then write and build. Unless `--dry-run`,
+/// under the bucket lock from the start, so that next to another mutating command it
+/// fails at once instead of after probing every worker.
 pub fn facts(bucket: &Bucket, args: FactsArgs) -> Result<i32> {
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(bucket.lock("collect facts")?)
+    };
     let opts = Options {
         workers: csv(args.workers.as_deref()),
         labels: csv(args.labels.as_deref()),
@@ -67,7 +74,6 @@ pub fn facts(bucket: &Bucket, args: FactsArgs) -> Result<i32> {
         super::output::print("workers.json already up to date\n");
         return Ok(0);
     }
-    let _lock = bucket.lock("collect facts")?;
     let n = facts::apply(bucket, &plan.facts)?;
     if n == 0 {
         super::output::print("workers.json already up to date\n");

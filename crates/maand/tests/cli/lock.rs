@@ -27,12 +27,15 @@ fn hold_lock(b: &TestBucket) -> std::process::Child {
     child
 }
 
-/// A directory holding a fake `ssh` that answers every call with the facts probe output,
-/// so `collect facts` gets past its probe (it takes the lock only to write workers.json).
+/// A directory holding a fake `ssh` that notes each call in `ssh-called` and answers with
+/// the facts probe output, so a test can see whether `collect facts` probed a worker.
 fn fake_ssh(b: &TestBucket) -> String {
     b.write(
         "fakebin/ssh",
-        "#!/bin/sh\nprintf 'MEMORY_MB=4096\\nCPU_MHZ=8000\\n'\n",
+        &format!(
+            "#!/bin/sh\necho \"$@\" >> {}\nprintf 'MEMORY_MB=4096\\nCPU_MHZ=8000\\n'\n",
+            b.path("ssh-called").display()
+        ),
     );
     let ssh = b.path("fakebin/ssh");
     std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -69,18 +72,18 @@ fn held_lock_fails_fast_and_dead_holder_is_taken_over() {
             start.elapsed() < Duration::from_secs(3),
             "{args:?} waited for the lock"
         );
-        // collect facts probes (streaming the fake ssh output) before it takes the lock to
-        // write workers.json.
-        let err: String = o
-            .failed()
-            .lines()
-            .filter(|l| !l.starts_with("10.0.0.1 | "))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert_eq!(err, locked, "{args:?}");
+        assert_eq!(o.failed(), locked, "{args:?}");
     }
-    // collect facts wrote nothing.
+    // collect facts neither probed a worker nor wrote anything.
+    assert!(!b.path("ssh-called").exists());
     assert!(b.read("workspace/workers.json").contains("\"16 gb\""));
+    // Its dry run writes nothing, so it takes no lock: it probes and reports.
+    b.maand_env(
+        &["collect", "facts", "-w", "10.0.0.1", "--dry-run"],
+        &[("PATH", &path)],
+    )
+    .succeeded();
+    assert!(b.path("ssh-called").exists());
     // Nothing was built.
     assert_eq!(b.json(&["info"])["workers"], 0);
     // Read-only commands do not take the lock.
