@@ -360,7 +360,10 @@ impl Fleet {
             fs::remove_dir_all(&keys).map_err(io_err(format!("clear {}", keys.display())))?;
         }
         fs::create_dir_all(&keys).map_err(io_err(format!("create {}", keys.display())))?;
-        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))
+        // Others may pass through to keys/authorized_keys, which sshd reads as the user
+        // logging in (the non-root sudo test of spec 12), but not list the directory; the
+        // private keys stay 0600.
+        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o711))
             .map_err(io_err(format!("chmod {}", self.root.display())))?;
         keygen(&keys.join("host_ed25519"), "maand-fleet-host")?;
         keygen(&keys.join("client_ed25519"), "maand-fleet-client")?;

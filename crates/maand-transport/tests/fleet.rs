@@ -585,40 +585,67 @@ fn parallel_commands_to_a_frozen_worker_do_not_queue_up() {
     env.fleet.thaw(0).unwrap();
 }
 
+/// The non-root login `scripts/setup.sh` creates for this test: passwordless sudo, no
+/// password (the fleet's sshd accepts the fleet key for any local user).
+const SUDO_USER: &str = "maand-sudo";
+
 #[test]
 fn sudo_paths_work_when_use_sudo_is_set() {
-    let Some(mut env) = env("sudo_paths_work_when_use_sudo_is_set", 1) else {
+    let name = "sudo_paths_work_when_use_sudo_is_set";
+    let Some(mut env) = env(name, 1) else {
         return;
     };
     if !Path::new("/usr/bin/sudo").exists() {
+        maand_fleet::skip(name, "/usr/bin/sudo is missing (apt-get install sudo)");
+        return;
+    }
+    let user_exists = std::process::Command::new("id")
+        .arg(SUDO_USER)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !user_exists {
         maand_fleet::skip(
-            "sudo_paths_work_when_use_sudo_is_set",
-            "/usr/bin/sudo is missing (apt-get install sudo)",
+            name,
+            "user maand-sudo is missing (scripts/setup.sh creates it)",
         );
         return;
     }
-    // The fleet logs in as root, whom sudo always allows; this exercises the composed
-    // `sudo -E bash -c` line, `--rsync-path=sudo …` and the sudo prerequisite probes.
+    // Spec 12: sudo paths are tested with a non-root user. Without sudo it cannot write
+    // the worker directory (root's, 0755)…
+    env.settings.user = SUDO_USER.to_string();
+    let h = env.fleet.host(0);
+    let stage = tempfile::tempdir().unwrap();
+    fs::write(stage.path().join("f"), "x").unwrap();
+    let spec = RsyncSpec::new(stage.path(), "/opt/worker/s/jobs/a").create_dest();
+    {
+        let t = transport(&env);
+        let out = t
+            .run_checked(&target(&h), &RemoteCommand::new("id -un"))
+            .unwrap();
+        assert_eq!(out.stdout(), SUDO_USER);
+        let err = t.rsync(&target(&h), &spec).unwrap_err().to_string();
+        assert!(err.contains("Permission denied"), "{err}");
+    }
+    // …with `use_sudo` the composed `sudo -E bash -c` line, `--rsync-path=sudo …` and the
+    // sudo prerequisite probes make it root on the worker.
     env.settings.use_sudo = true;
     let t = transport(&env);
-    let h = env.fleet.host(0);
     t.check_workers(std::slice::from_ref(&h), WORKER_TOOLS, 1)
         .unwrap();
     let out = t
         .run_checked(
             &target(&h),
-            &RemoteCommand::new("echo \"$SUDO_USER:$MARK\"")
+            &RemoteCommand::new("echo \"$(id -u):$SUDO_USER:$MARK\"")
                 .sudo()
                 .env("MARK", "m1"),
         )
         .unwrap();
-    assert_eq!(out.stdout(), "root:m1");
-    let stage = tempfile::tempdir().unwrap();
-    fs::write(stage.path().join("f"), "x").unwrap();
-    t.rsync(
-        &target(&h),
-        &RsyncSpec::new(stage.path(), "/opt/worker/s/jobs/a").create_dest(),
-    )
-    .unwrap();
-    assert!(env.fleet.worker_dir(0).join("s/jobs/a/f").exists());
+    assert_eq!(out.stdout(), format!("0:{SUDO_USER}:m1"));
+    t.rsync(&target(&h), &spec).unwrap();
+    let f = env.fleet.worker_dir(0).join("s/jobs/a/f");
+    assert_eq!(fs::read_to_string(&f).unwrap(), "x");
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&fs::metadata(&f).unwrap()),
+        0
+    );
 }
