@@ -14,4 +14,5 @@ mod hooks;
 mod job_cmd;
 mod prometheus;
 mod rollout;
+mod sudo;
 mod templates;
