@@ -42,3 +42,28 @@ pub fn skip(test: &str, reason: &str) {
     }
     eprintln!("\n!!!!! SKIPPED test {test}: {reason} !!!!!\n");
 }
+
+/// The non-root login `scripts/setup.sh` creates for the sudo tests of spec 12:
+/// passwordless sudo, no password (a fleet's sshd accepts the fleet key for any local user).
+pub const SUDO_USER: &str = "maand-sudo";
+
+/// For the sudo tests: [`SUDO_USER`] when this machine has it and sudo, else skip (see
+/// [`skip`]) and `None`.
+pub fn sudo_user_or_skip(test: &str) -> Option<&'static str> {
+    if !std::path::Path::new("/usr/bin/sudo").exists() {
+        skip(test, "/usr/bin/sudo is missing (apt-get install sudo)");
+        return None;
+    }
+    let exists = std::process::Command::new("id")
+        .arg(SUDO_USER)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !exists {
+        skip(
+            test,
+            "user maand-sudo is missing (scripts/setup.sh creates it)",
+        );
+        return None;
+    }
+    Some(SUDO_USER)
+}

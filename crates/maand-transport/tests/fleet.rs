@@ -585,34 +585,18 @@ fn parallel_commands_to_a_frozen_worker_do_not_queue_up() {
     env.fleet.thaw(0).unwrap();
 }
 
-/// The non-root login `scripts/setup.sh` creates for this test: passwordless sudo, no
-/// password (the fleet's sshd accepts the fleet key for any local user).
-const SUDO_USER: &str = "maand-sudo";
-
 #[test]
 fn sudo_paths_work_when_use_sudo_is_set() {
     let name = "sudo_paths_work_when_use_sudo_is_set";
     let Some(mut env) = env(name, 1) else {
         return;
     };
-    if !Path::new("/usr/bin/sudo").exists() {
-        maand_fleet::skip(name, "/usr/bin/sudo is missing (apt-get install sudo)");
+    let Some(user) = maand_fleet::sudo_user_or_skip(name) else {
         return;
-    }
-    let user_exists = std::process::Command::new("id")
-        .arg(SUDO_USER)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !user_exists {
-        maand_fleet::skip(
-            name,
-            "user maand-sudo is missing (scripts/setup.sh creates it)",
-        );
-        return;
-    }
+    };
     // Spec 12: sudo paths are tested with a non-root user. Without sudo it cannot write
     // the worker directory (root's, 0755)…
-    env.settings.user = SUDO_USER.to_string();
+    env.settings.user = user.to_string();
     let h = env.fleet.host(0);
     let stage = tempfile::tempdir().unwrap();
     fs::write(stage.path().join("f"), "x").unwrap();
@@ -622,7 +606,7 @@ fn sudo_paths_work_when_use_sudo_is_set() {
         let out = t
             .run_checked(&target(&h), &RemoteCommand::new("id -un"))
             .unwrap();
-        assert_eq!(out.stdout(), SUDO_USER);
+        assert_eq!(out.stdout(), user);
         let err = t.rsync(&target(&h), &spec).unwrap_err().to_string();
         assert!(err.contains("Permission denied"), "{err}");
     }
@@ -640,7 +624,7 @@ fn sudo_paths_work_when_use_sudo_is_set() {
                 .env("MARK", "m1"),
         )
         .unwrap();
-    assert_eq!(out.stdout(), format!("0:{SUDO_USER}:m1"));
+    assert_eq!(out.stdout(), format!("0:{user}:m1"));
     t.rsync(&target(&h), &spec).unwrap();
     let f = env.fleet.worker_dir(0).join("s/jobs/a/f");
     assert_eq!(fs::read_to_string(&f).unwrap(), "x");

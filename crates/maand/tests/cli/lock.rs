@@ -32,7 +32,7 @@ fn hold_lock(b: &TestBucket) -> std::process::Child {
 fn fake_ssh(b: &TestBucket) -> String {
     b.write(
         "fakebin/ssh",
-        &format!(
+        format!(
             "#!/bin/sh\necho \"$@\" >> {}\nprintf 'MEMORY_MB=4096\\nCPU_MHZ=8000\\n'\n",
             b.path("ssh-called").display()
         ),

@@ -4,8 +4,6 @@
 use crate::harness::TestBucket;
 use std::os::unix::fs::MetadataExt;
 
-const SUDO_USER: &str = "maand-sudo";
-
 /// Records each target with the uid it ran as and the user sudo was called by.
 const MAKEFILE: &str = "start restart stop status:\n\
                         \t@mkdir -p data && echo \"$@ $$(id -u) $$SUDO_USER\" >> data/uid.log\n";
@@ -16,21 +14,13 @@ fn deploy_change_job_and_removal_as_a_non_root_sudo_user() {
     let Some(b) = TestBucket::new(name, 2) else {
         return;
     };
-    let user_exists = std::process::Command::new("id")
-        .arg(SUDO_USER)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !user_exists {
-        maand_fleet::skip(
-            name,
-            "user maand-sudo is missing (scripts/setup.sh creates it)",
-        );
+    let Some(user) = maand_fleet::sudo_user_or_skip(name) else {
         return;
-    }
+    };
     b.write(
         "maand.conf",
         format!(
-            "ssh_user = \"{SUDO_USER}\"\nssh_key = \"worker.key\"\nssh_port = {}\nuse_sudo = true\n\
+            "ssh_user = \"{user}\"\nssh_key = \"worker.key\"\nssh_port = {}\nuse_sudo = true\n\
              ssh_connect_timeout = 3\nssh_control_persist = 0\n",
             b.fleet.port()
         ),
@@ -42,7 +32,7 @@ fn deploy_change_job_and_removal_as_a_non_root_sudo_user() {
     let uid = |i: usize, rel: &str| std::fs::metadata(b.on_worker(i, rel)).unwrap().uid();
     for i in 0..2 {
         // Lifecycle under sudo: root on the worker, called by the non-root login.
-        assert_eq!(uid_log(i), format!("start 0 {SUDO_USER}\n"), "worker {i}");
+        assert_eq!(uid_log(i), format!("start 0 {user}\n"), "worker {i}");
         // `sudo rsync` wrote the worker files and the job tree.
         assert_eq!(uid(i, "worker.json"), 0);
         assert_eq!(uid(i, "jobs/app/content.txt"), 0);
@@ -51,21 +41,21 @@ fn deploy_change_job_and_removal_as_a_non_root_sudo_user() {
 
     // `maand job`: the worker sync check and the target, both through sudo.
     b.maand(&["job", "status", "app"]).ok();
-    assert!(uid_log(0).ends_with(&format!("status 0 {SUDO_USER}\n")));
+    assert!(uid_log(0).ends_with(&format!("status 0 {user}\n")));
 
     // A change rolls out as a restart.
     b.write("workspace/jobs/app/content.txt", "two\n");
     b.build_deploy().ok();
     for i in 0..2 {
         assert_eq!(b.worker_file(i, "jobs/app/content.txt"), "two\n");
-        assert!(uid_log(i).ends_with(&format!("restart 0 {SUDO_USER}\n")));
+        assert!(uid_log(i).ends_with(&format!("restart 0 {user}\n")));
     }
 
     // Removing the job stops it and cleans its tree (root's files), keeping data/.
     std::fs::remove_dir_all(b.path("workspace/jobs/app")).unwrap();
     b.build_deploy().ok();
     for i in 0..2 {
-        assert!(uid_log(i).ends_with(&format!("stop 0 {SUDO_USER}\n")));
+        assert!(uid_log(i).ends_with(&format!("stop 0 {user}\n")));
         assert!(!b.on_worker(i, "jobs/app/content.txt").exists());
         assert!(!b.on_worker(i, "jobs/app/Makefile").exists());
         assert!(b.on_worker(i, "jobs/app/data/uid.log").exists());
