@@ -99,13 +99,11 @@ fn jobs_filter_and_waves() {
         return;
     };
     // "down" demands a hook of "up": up is deployment_seq 0, down 1.
-    b.job(
+    b.hook_job(
         "up",
-        json!({"commands": {"command_ready": {"executed_on": ["cli"]}}}),
         "0.2",
-    );
-    b.write(
-        "workspace/jobs/up/_modules/command_ready.py",
+        "command_ready.py",
+        &["cli"],
         "print('ready')\n",
     );
     b.job(

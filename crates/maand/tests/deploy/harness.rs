@@ -177,6 +177,25 @@ impl TestBucket {
         self.write(&format!("{dir}/content.txt"), "one\n");
     }
 
+    /// Adds job `name` (as [`TestBucket::job`]) with one hook, declared for `events` and
+    /// named after its script `file` in `_modules/` (`command_x.py` → `command_x`).
+    pub fn hook_job(
+        &self,
+        name: &str,
+        sleep: &str,
+        file: &str,
+        events: &[&str],
+        source: impl AsRef<[u8]>,
+    ) {
+        let command = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+        self.job(
+            name,
+            serde_json::json!({"commands": {command: {"executed_on": events}}}),
+            sleep,
+        );
+        self.write(&format!("workspace/jobs/{name}/_modules/{file}"), source);
+    }
+
     /// `maand <args>` in the bucket root.
     pub fn maand(&self, args: &[&str]) -> Out {
         let start = Instant::now();

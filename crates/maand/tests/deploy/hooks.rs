@@ -19,13 +19,11 @@ fn job_control_replaces_make() {
     let Some(b) = TestBucket::new("job_control_replaces_make", 3) else {
         return;
     };
-    b.job(
+    b.hook_job(
         "ctl",
-        json!({"commands": {"command_ctl": {"executed_on": ["job_control"]}}}),
         "0",
-    );
-    b.write(
-        "workspace/jobs/ctl/_modules/command_ctl.py",
+        "command_ctl.py",
+        &["job_control"],
         recorder("f\"{maand.allocation_ip()} new={os.environ['NEW_ALLOCATIONS']} updated={os.environ['UPDATED_ALLOCATIONS']}\""),
     );
     b.build_deploy();
@@ -59,13 +57,11 @@ fn semaphore_serialises_a_batch() {
     let Some(b) = TestBucket::new("semaphore_serialises_a_batch", 3) else {
         return;
     };
-    b.job(
+    b.hook_job(
         "sem",
-        json!({"commands": {"command_one": {"executed_on": ["after_allocation_started"]}}}),
         "0",
-    );
-    b.write(
-        "workspace/jobs/sem/_modules/command_one.py",
+        "command_one.py",
+        &["after_allocation_started"],
         "import os, time, maand\n\
          maand.acquire_semaphore('migration', capacity=1).raise_for_status()\n\
          try:\n    start = time.time()\n    time.sleep(0.4)\n    end = time.time()\n\

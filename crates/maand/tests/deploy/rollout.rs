@@ -221,15 +221,7 @@ fn one_rsync_per_worker_per_wave() {
         return;
     };
     // Wave 0: up and side; wave 1: down (it demands a hook of up).
-    b.job(
-        "up",
-        json!({"commands": {"command_ready": {"executed_on": ["cli"]}}}),
-        "0",
-    );
-    b.write(
-        "workspace/jobs/up/_modules/command_ready.py",
-        "print('ready')\n",
-    );
+    b.hook_job("up", "0", "command_ready.py", &["cli"], "print('ready')\n");
     b.job("side", json!({}), "0");
     b.job(
         "down",

@@ -123,13 +123,11 @@ fn deploy_without_bun_fails_before_touching_a_worker() {
     let Some(b) = TestBucket::new("deploy_without_bun_fails_before_touching_a_worker", 2) else {
         return;
     };
-    b.job(
+    b.hook_job(
         "py",
-        json!({"commands": {"command_pre": {"executed_on": ["pre_deploy"]}}}),
         "0",
-    );
-    b.write(
-        "workspace/jobs/py/_modules/command_pre.py",
+        "command_pre.py",
+        &["pre_deploy"],
         hook(&append("pre.log", "maand.allocation_ip()")),
     );
     b.build_deploy();
@@ -139,13 +137,11 @@ fn deploy_without_bun_fails_before_touching_a_worker() {
         "workspace/disabled.json",
         json!({"jobs": {"py": {"allocations": [h1]}}}).to_string(),
     );
-    b.job(
+    b.hook_job(
         "ts",
-        json!({"commands": {"command_ts": {"executed_on": ["after_allocation_started"]}}}),
         "0",
-    );
-    b.write(
-        "workspace/jobs/ts/_modules/command_ts.ts",
+        "command_ts.ts",
+        &["after_allocation_started"],
         "console.log(\"started\");\n",
     );
     b.maand(&["build"]).ok();
@@ -176,13 +172,11 @@ fn failed_pre_deploy_skips_only_its_job() {
     let Some(b) = TestBucket::new("failed_pre_deploy_skips_only_its_job", 2) else {
         return;
     };
-    b.job(
+    b.hook_job(
         "bad",
-        json!({"commands": {"command_pre": {"executed_on": ["pre_deploy"]}}}),
         "0",
-    );
-    b.write(
-        "workspace/jobs/bad/_modules/command_pre.py",
+        "command_pre.py",
+        &["pre_deploy"],
         hook("print('cannot migrate')\nsys.exit(5)\n"),
     );
     b.job("good", json!({}), "0");
@@ -458,13 +452,11 @@ fn bun_after_allocation_started_hook_writes_kv() {
     let Some(b) = TestBucket::new("bun_after_allocation_started_hook_writes_kv", 2) else {
         return;
     };
-    b.job(
+    b.hook_job(
         "bn",
-        json!({"commands": {"command_ts": {"executed_on": ["after_allocation_started"]}}}),
         "0",
-    );
-    b.write(
-        "workspace/jobs/bn/_modules/command_ts.ts",
+        "command_ts.ts",
+        &["after_allocation_started"],
         r#"import { allocationIp, commandEvent, putJobVariable } from "./maand";
 const r = await putJobVariable(`started_${allocationIp()}`, `${commandEvent()} ${process.env.DEPLOY_PHASE} ${process.env.BATCH_ALLOCATIONS}`);
 if (r.status !== 200) { console.log(`put failed: ${r.status}`); process.exit(1); }
