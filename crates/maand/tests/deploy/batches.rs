@@ -99,25 +99,7 @@ fn jobs_filter_and_waves() {
         return;
     };
     // "down" demands a hook of "up": up is deployment_seq 0, down 1.
-    b.hook_job(
-        "up",
-        "0.2",
-        "command_ready.py",
-        &["cli"],
-        "print('ready')\n",
-    );
-    b.job(
-        "down",
-        json!({"commands": {"command_warm": {
-            "executed_on": ["cli"],
-            "demands": {"job": "up", "command": "command_ready"}
-        }}}),
-        "0.2",
-    );
-    b.write(
-        "workspace/jobs/down/_modules/command_warm.py",
-        "print('warm')\n",
-    );
+    b.up_and_down("0.2");
     b.maand(&["build"]).ok();
     let jobs = b.maand(&["cat", "jobs", "--output", "json"]).ok().json();
     let seq = |name: &str| {

@@ -196,6 +196,30 @@ impl TestBucket {
         self.write(&format!("workspace/jobs/{name}/_modules/{file}"), source);
     }
 
+    /// Two waves: job `up` (deployment_seq 0) and job `down` (1), whose cli hook demands
+    /// `up`'s `command_ready`; both sleep `sleep` seconds per target.
+    pub fn up_and_down(&self, sleep: &str) {
+        self.hook_job(
+            "up",
+            sleep,
+            "command_ready.py",
+            &["cli"],
+            "print('ready')\n",
+        );
+        self.job(
+            "down",
+            serde_json::json!({"commands": {"command_warm": {
+                "executed_on": ["cli"],
+                "demands": {"job": "up", "command": "command_ready"}
+            }}}),
+            sleep,
+        );
+        self.write(
+            "workspace/jobs/down/_modules/command_warm.py",
+            "print('warm')\n",
+        );
+    }
+
     /// `maand <args>` in the bucket root.
     pub fn maand(&self, args: &[&str]) -> Out {
         let start = Instant::now();

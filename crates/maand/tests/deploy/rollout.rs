@@ -221,20 +221,8 @@ fn one_rsync_per_worker_per_wave() {
         return;
     };
     // Wave 0: up and side; wave 1: down (it demands a hook of up).
-    b.hook_job("up", "0", "command_ready.py", &["cli"], "print('ready')\n");
+    b.up_and_down("0");
     b.job("side", json!({}), "0");
-    b.job(
-        "down",
-        json!({"commands": {"command_warm": {
-            "executed_on": ["cli"],
-            "demands": {"job": "up", "command": "command_ready"}
-        }}}),
-        "0",
-    );
-    b.write(
-        "workspace/jobs/down/_modules/command_warm.py",
-        "print('warm')\n",
-    );
     b.write("workspace/jobs/side/extra.txt", "extra\n");
     b.build_deploy();
     for i in 0..2 {
